@@ -1,0 +1,138 @@
+"""Users, teams, roles and personal API tokens."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rapport.core.models import TimestampedModel, VersionedModel
+
+
+class Scope(models.TextChoices):
+    """How far a role's grant of one action reaches."""
+
+    NONE = "none", _("None")
+    OWN = "own", _("Own records")
+    TEAM = "team", _("Team's records")
+    ALL = "all", _("All records")
+
+
+ACTIONS = ("view", "create", "edit", "delete", "export", "import", "merge")
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Role(TimestampedModel):
+    """A named bundle of grants: ``permissions[object_type][action] = scope``.
+
+    ``object_type`` is a model label such as ``contacts.contact``; the key
+    ``"*"`` grants every object type that has no entry of its own. An admin
+    role (``is_admin``) may also manage users, teams, roles and settings.
+    """
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    is_admin = models.BooleanField(default=False)
+    permissions = models.JSONField(default=dict, blank=True)
+    is_system = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def scope_for(self, object_type: str, action: str) -> str:
+        grants = self.permissions.get(object_type) or self.permissions.get("*") or {}
+        return grants.get(action, Scope.NONE)
+
+
+class Team(TimestampedModel, VersionedModel):
+    """A group of users who share records (the ``team`` scope)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RapportUserManager(UserManager):
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    """A person who signs in to Rapport; identified by email address."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    role = models.ForeignKey(
+        Role, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    teams = models.ManyToManyField(Team, blank=True, related_name="members")
+    timezone = models.CharField(
+        _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="UTC"
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+
+    objects = RapportUserManager()
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["username"]
+
+    class Meta:
+        ordering = ["first_name", "last_name", "email"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or bool(self.role and self.role.is_admin)
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("Read only")
+    READ_WRITE = "read_write", _("Read and write")
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 digest is stored; the secret is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=20, choices=TokenScope.choices, default=TokenScope.READ)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,196 @@
+"""Read Rapport's configuration from ``RAPPORT_*`` environment variables.
+
+Every setting Rapport has comes from here, so a bad value is caught once, at
+start-up, with one line naming the variable (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dj_database_url
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+TASK_BACKENDS = ("database", "immediate", "redis")
+
+
+class ConfigError(Exception):
+    """A ``RAPPORT_*`` variable holds a value Rapport cannot use."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class TaskBackendConfig:
+    kind: str
+    redis_url: str = ""
+
+
+def env(name: str, default: str = "") -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(name, f"expected true or false, got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = env(name)
+    if not raw:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def data_dir() -> Path:
+    path = Path(env("RAPPORT_DATA_DIR", "var")).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError("RAPPORT_DATA_DIR", f"cannot create {path}: {error.strerror}") from None
+    return path
+
+
+def secret_key(directory: Path) -> str:
+    """The configured key, or one generated once and kept under the data dir."""
+    configured = env("RAPPORT_SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise ConfigError("RAPPORT_SECRET_KEY", "must be at least 32 characters long")
+        return configured
+    key_file = directory / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def database(directory: Path) -> dict:
+    url = env("RAPPORT_DATABASE_URL")
+    if not url:
+        return sqlite_database(directory / "rapport.sqlite3")
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        path = url.split("://", 1)[1] if "://" in url else ""
+        if not path.startswith("/") or path == "/":
+            raise ConfigError("RAPPORT_DATABASE_URL", "use sqlite:////absolute/path.sqlite3")
+        return sqlite_database(Path(path))
+    if scheme not in ("postgres", "postgresql", "pgsql"):
+        raise ConfigError(
+            "RAPPORT_DATABASE_URL",
+            f"unsupported database {scheme or url!r}; use postgres://… or sqlite:////path",
+        )
+    try:
+        config = dj_database_url.parse(url, conn_max_age=env_int("RAPPORT_CONN_MAX_AGE", 60))
+    except ValueError as error:
+        raise ConfigError("RAPPORT_DATABASE_URL", f"cannot parse: {error}") from None
+    if not config.get("NAME"):
+        raise ConfigError("RAPPORT_DATABASE_URL", "names no database (postgres://user@host/NAME)")
+    config["CONN_HEALTH_CHECKS"] = True
+    config["TEST"] = {"NAME": f"test_{config['NAME']}"}
+    return config
+
+
+def sqlite_database(path: Path) -> dict:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        # WAL lets the worker write while pages read; IMMEDIATE avoids
+        # "database is locked" upgrades from read to write locks.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+            ),
+        },
+        # A file, not memory, so the live server, the worker and subprocesses
+        # of the test suite share one test database.
+        "TEST": {"NAME": str(path.with_name("test_" + path.name))},
+    }
+
+
+def task_backend() -> TaskBackendConfig:
+    raw = env("RAPPORT_TASK_BACKEND", "database")
+    if raw in ("database", "immediate"):
+        return TaskBackendConfig(kind=raw)
+    if raw.startswith(("redis://", "rediss://")):
+        return TaskBackendConfig(kind="redis", redis_url=raw)
+    raise ConfigError(
+        "RAPPORT_TASK_BACKEND",
+        f"unknown backend {raw!r}; use database, immediate or redis://host:6379/0",
+    )
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    backend: str
+    host: str = ""
+    port: int = 0
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    default_from: str = ""
+
+
+def email() -> EmailConfig:
+    """``smtp://user:pass@host:port``, ``smtp+tls://…``, ``smtps://…`` or ``console:``."""
+    raw = env("RAPPORT_EMAIL_URL", "console:")
+    default_from = env("RAPPORT_EMAIL_FROM", "Rapport <rapport@localhost>")
+    parts = urlsplit(raw)
+    if parts.scheme == "console":
+        return EmailConfig("django.core.mail.backends.console.EmailBackend", default_from=default_from)
+    if parts.scheme == "memory":
+        return EmailConfig("django.core.mail.backends.locmem.EmailBackend", default_from=default_from)
+    if parts.scheme not in ("smtp", "smtp+tls", "smtps"):
+        raise ConfigError(
+            "RAPPORT_EMAIL_URL", f"unknown scheme {parts.scheme!r}; use smtp://, smtp+tls://, smtps:// or console:"
+        )
+    try:
+        port = parts.port or {"smtp": 25, "smtp+tls": 587, "smtps": 465}[parts.scheme]
+    except ValueError:
+        raise ConfigError("RAPPORT_EMAIL_URL", "the port is not a number") from None
+    if not parts.hostname:
+        raise ConfigError("RAPPORT_EMAIL_URL", "names no host (smtp://host:port)")
+    query = parse_qs(parts.query)
+    return EmailConfig(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=parts.scheme == "smtp+tls",
+        use_ssl=parts.scheme == "smtps",
+        default_from=query.get("from", [default_from])[0],
+    )

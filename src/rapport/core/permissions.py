@@ -1,0 +1,116 @@
+"""The one permission layer: which records a user may see or change.
+
+Every read goes through ``scope``; every write checks ``can`` (or ``require``)
+in its service. Roles grant, per object type and action, a scope of none /
+own / team / all (``accounts.Role.permissions``). A record outside a user's
+view scope does not exist for them: ``get_visible_or_404`` answers 404, never
+403. A record they can see but not change answers 403 on the change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+from rapport.accounts.models import Scope
+
+if TYPE_CHECKING:
+    from rapport.accounts.models import User
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+
+def object_type(model: type[models.Model] | models.Model) -> str:
+    """The label roles use for a model, e.g. ``contacts.contact``."""
+    return model._meta.label_lower
+
+
+def scope_of(user: User | None, model: type[models.Model], action: str) -> str:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Scope.NONE
+    if user.is_superuser:
+        return Scope.ALL
+    if user.role is None:
+        return Scope.NONE
+    return user.role.scope_for(object_type(model), action)
+
+
+def team_ids(user: User) -> list[int]:
+    """The user's team ids, read once per user object."""
+    cached = getattr(user, "_rapport_team_ids", None)
+    if cached is None:
+        cached = list(user.teams.values_list("id", flat=True))
+        user._rapport_team_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def scope_filter(user: User, scope: str) -> Q | None:
+    """The condition a record must meet for ``scope``; ``None`` means no condition."""
+    if scope == Scope.ALL:
+        return None
+    if scope == Scope.OWN:
+        return Q(owner_id=user.pk)
+    if scope == Scope.TEAM:
+        teams = team_ids(user)
+        teammates = type(user).teams.through.objects.filter(team_id__in=teams).values("user_id")
+        return Q(owner_id=user.pk) | Q(team_id__in=teams) | Q(owner_id__in=teammates)
+    return Q(pk__in=[])
+
+
+def scope(queryset: models.QuerySet[ModelT], user: User | None, action: str = "view") -> models.QuerySet[ModelT]:
+    """Narrow ``queryset`` to the records ``user`` may ``action``."""
+    granted = scope_of(user, queryset.model, action)
+    if granted == Scope.NONE or user is None:
+        return queryset.none()
+    condition = scope_filter(user, granted)
+    if condition is None:
+        return queryset
+    return queryset.filter(condition)
+
+
+def can(user: User | None, action: str, obj: models.Model) -> bool:
+    """Whether ``user`` may ``action`` this record."""
+    granted = scope_of(user, type(obj), action)
+    if granted == Scope.ALL:
+        return True
+    if granted == Scope.NONE or user is None:
+        return False
+    owner_id = getattr(obj, "owner_id", None)
+    if owner_id == user.pk:
+        return True
+    if granted == Scope.OWN:
+        return False
+    teams = set(team_ids(user))
+    if getattr(obj, "team_id", None) in teams:
+        return True
+    membership = type(user).teams.through.objects
+    return owner_id is not None and membership.filter(user_id=owner_id, team_id__in=teams).exists()
+
+
+def can_create(user: User | None, model: type[models.Model]) -> bool:
+    return scope_of(user, model, "create") != Scope.NONE
+
+
+def require(user: User | None, action: str, obj: models.Model) -> None:
+    """Raise ``Http404`` for a record the user cannot see, ``PermissionDenied`` if they
+    can see it but not ``action`` it."""
+    if not can(user, "view", obj):
+        raise Http404
+    if action != "view" and not can(user, action, obj):
+        raise PermissionDenied
+
+
+def get_visible_or_404(queryset: models.QuerySet[ModelT], user: User | None, **lookup: object) -> ModelT:
+    try:
+        return scope(queryset, user, "view").get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def require_admin(user: User | None) -> None:
+    if user is None or not user.is_authenticated or not user.is_admin:
+        raise PermissionDenied

@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from rapport.api import api
+
+urlpatterns = [
+    path("", include("rapport.web.urls")),
+    path("", include("rapport.core.urls")),
+    path("", include("rapport.accounts.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "rapport.web.views.permission_denied"
+handler404 = "rapport.web.views.page_not_found"
+handler500 = "rapport.web.views.server_error"
