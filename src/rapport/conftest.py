@@ -1,0 +1,83 @@
+"""Fixtures shared by every app's tests.
+
+Three people, as in every permission test: ``alice`` (a sales rep who owns
+records), ``bob`` (her teammate, also a sales rep) and ``charlie`` (a sales rep
+in another team). ``admin`` holds the admin role.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from rapport.accounts.models import Role, Team, User
+from rapport.core.actors import Actor
+from rapport.core.models import Source
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(email: str, *, role_slug: str, teams: list[Team] = ()) -> User:
+    user = User.objects.create_user(
+        username=email.split("@")[0],
+        email=email,
+        password=PASSWORD,
+        first_name=email.split("@")[0].title(),
+        role=Role.objects.get(slug=role_slug),
+    )
+    user.teams.set(teams)
+    return user
+
+
+@pytest.fixture
+def east(db) -> Team:
+    return Team.objects.create(name="East")
+
+
+@pytest.fixture
+def west(db) -> Team:
+    return Team.objects.create(name="West")
+
+
+@pytest.fixture
+def alice(east) -> User:
+    return make_user("alice@example.com", role_slug="sales-rep", teams=[east])
+
+
+@pytest.fixture
+def bob(east) -> User:
+    return make_user("bob@example.com", role_slug="sales-rep", teams=[east])
+
+
+@pytest.fixture
+def charlie(west) -> User:
+    return make_user("charlie@example.com", role_slug="sales-rep", teams=[west])
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return make_user("admin@example.com", role_slug="admin")
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin) -> Client:
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def as_alice(alice) -> Actor:
+    return Actor(user=alice, source=Source.UI)
+
+
+@pytest.fixture
+def as_admin(admin) -> Actor:
+    return Actor(user=admin, source=Source.UI)

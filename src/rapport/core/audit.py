@@ -1,0 +1,78 @@
+"""The audit log: who changed what, when, through what, field by field.
+
+Services call ``audit_log`` in their writing transaction with an explicit
+``Actor``; nothing is written by signals, so CLI, import and task writes are
+recorded the same way as page and API writes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from rapport.core.actors import Actor
+from rapport.core.models import AuditAction, AuditEntry
+
+# Bookkeeping fields whose change says nothing a reader needs.
+UNAUDITED_FIELDS = frozenset({"updated_at", "updated_by", "version", "password", "last_login"})
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe form of a field value, as shown in History."""
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(obj: models.Model) -> dict[str, Any]:
+    """The audited field values of ``obj`` (foreign keys as ids), keyed by field name."""
+    values: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        if field.name in UNAUDITED_FIELDS:
+            continue
+        values[field.name] = json_value(getattr(obj, field.attname))
+    return values
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for each field whose value changed."""
+    changes: dict[str, list[Any]] = {}
+    for name in before.keys() | after.keys():
+        old, new = before.get(name), after.get(name)
+        if name == "custom" and isinstance(old, dict) and isinstance(new, dict):
+            for key in old.keys() | new.keys():
+                if old.get(key) != new.get(key):
+                    changes[f"custom.{key}"] = [old.get(key), new.get(key)]
+        elif old != new:
+            changes[name] = [old, new]
+    return changes
+
+
+def audit_log(
+    *,
+    actor: Actor,
+    action: AuditAction,
+    obj: models.Model,
+    changes: dict[str, list[Any]] | None = None,
+) -> AuditEntry:
+    """Write one audit entry; call inside the transaction that made the change."""
+    return AuditEntry.objects.create(
+        actor=actor.user,
+        actor_label=actor.label,
+        source=actor.source,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        changes=changes or {},
+        request_id=actor.request_id,
+    )
