@@ -170,12 +170,17 @@ def email() -> EmailConfig:
     default_from = env("RAPPORT_EMAIL_FROM", "Rapport <rapport@localhost>")
     parts = urlsplit(raw)
     if parts.scheme == "console":
-        return EmailConfig("django.core.mail.backends.console.EmailBackend", default_from=default_from)
+        return EmailConfig(
+            "django.core.mail.backends.console.EmailBackend", default_from=default_from
+        )
     if parts.scheme == "memory":
-        return EmailConfig("django.core.mail.backends.locmem.EmailBackend", default_from=default_from)
+        return EmailConfig(
+            "django.core.mail.backends.locmem.EmailBackend", default_from=default_from
+        )
     if parts.scheme not in ("smtp", "smtp+tls", "smtps"):
         raise ConfigError(
-            "RAPPORT_EMAIL_URL", f"unknown scheme {parts.scheme!r}; use smtp://, smtp+tls://, smtps:// or console:"
+            "RAPPORT_EMAIL_URL",
+            f"unknown scheme {parts.scheme!r}; use smtp://, smtp+tls://, smtps:// or console:",
         )
     try:
         port = parts.port or {"smtp": 25, "smtp+tls": 587, "smtps": 465}[parts.scheme]

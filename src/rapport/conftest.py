@@ -7,7 +7,14 @@ in another team). ``admin`` holds the admin role.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
 import pytest
+from aiosmtpd.controller import Controller
 from django.test import Client
 
 from rapport.accounts.models import Role, Team, User
@@ -81,3 +88,40 @@ def as_alice(alice) -> Actor:
 @pytest.fixture
 def as_admin(admin) -> Actor:
     return Actor(user=admin, source=Source.UI)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Mailbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[_Mailbox]:
+    """A real SMTP server on 127.0.0.1 that Django's SMTP backend sends to."""
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    try:
+        yield mailbox
+    finally:
+        controller.stop()

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 from rapport.core.actors import Actor
 from rapport.core.models import AuditAction, AuditEntry
@@ -76,3 +77,42 @@ def audit_log(
         changes=changes or {},
         request_id=actor.request_id,
     )
+
+
+def _start_of(day: datetime.date | str) -> datetime.datetime:
+    if isinstance(day, str):
+        day = datetime.date.fromisoformat(day)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def filter_entries(
+    entries: models.QuerySet[AuditEntry],
+    *,
+    object_type: str = "",
+    object_id: str = "",
+    actor: int | None = None,
+    action: str = "",
+    source: str = "",
+    since: datetime.date | str = "",
+    until: datetime.date | str = "",
+) -> models.QuerySet[AuditEntry]:
+    """Narrow audit entries by the audit browser's filters (also used by its API and
+    CSV export). ``object_type`` is ``app_label.model``; dates are whole days,
+    ``until`` included, in the current time zone."""
+    if object_type:
+        app_label, _dot, model = object_type.partition(".")
+        entries = entries.filter(content_type__app_label=app_label, content_type__model=model)
+    if object_id:
+        entries = entries.filter(object_id=object_id)
+    if actor:
+        entries = entries.filter(actor_id=actor)
+    if action:
+        entries = entries.filter(action=action)
+    if source:
+        entries = entries.filter(source=source)
+    if since:
+        entries = entries.filter(at__gte=_start_of(since))
+    if until:
+        day = datetime.date.fromisoformat(until) if isinstance(until, str) else until
+        entries = entries.filter(at__lt=_start_of(day + datetime.timedelta(days=1)))
+    return entries

@@ -97,7 +97,7 @@ class SoftDeleteModel(models.Model):
     )
 
     objects = LiveManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012 - a manager ruff reads as a field
 
     class Meta:
         abstract = True
@@ -246,7 +246,11 @@ class Job(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="jobs",
     )
     kind = models.CharField(max_length=100)
     title = models.CharField(max_length=200)

@@ -61,7 +61,9 @@ def scope_filter(user: User, scope: str) -> Q | None:
     return Q(pk__in=[])
 
 
-def scope(queryset: models.QuerySet[ModelT], user: User | None, action: str = "view") -> models.QuerySet[ModelT]:
+def scope(
+    queryset: models.QuerySet[ModelT], user: User | None, action: str = "view"
+) -> models.QuerySet[ModelT]:
     """Narrow ``queryset`` to the records ``user`` may ``action``."""
     granted = scope_of(user, queryset.model, action)
     if granted == Scope.NONE or user is None:
@@ -104,7 +106,9 @@ def require(user: User | None, action: str, obj: models.Model) -> None:
         raise PermissionDenied
 
 
-def get_visible_or_404(queryset: models.QuerySet[ModelT], user: User | None, **lookup: object) -> ModelT:
+def get_visible_or_404(
+    queryset: models.QuerySet[ModelT], user: User | None, **lookup: object
+) -> ModelT:
     try:
         return scope(queryset, user, "view").get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):

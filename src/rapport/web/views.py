@@ -1,15 +1,48 @@
-"""Home page and the error pages."""
+"""Home page, global search and the error pages."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import loader
+
+from rapport.core.models import AuditEntry, Job
+from rapport.web import search as global_search
+from rapport.web.home import admin_status, getting_started
+
+RECENT_CHANGES = 8
+RECENT_JOBS = 5
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
+    user = request.user
+    context = {
+        "recent_changes": AuditEntry.objects.filter(actor=user)
+        .select_related("content_type")
+        .order_by("-id")[:RECENT_CHANGES],
+        "recent_jobs": Job.objects.filter(owner=user).order_by("-created_at")[:RECENT_JOBS],
+    }
+    if user.is_admin:
+        context["status"] = admin_status()
+        context["checklist"] = getting_started(user)
+    return render(request, "web/home.html", context)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    groups = global_search.search(request.user, query)
+    return render(
+        request,
+        "web/search.html",
+        {
+            "search_query": query,
+            "groups": groups,
+            "too_short": 0 < len(query.strip()) < global_search.MIN_QUERY_LENGTH,
+        },
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -21,4 +54,6 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/error.html", {"status": 500}, status=500)
+    # Rendered without context processors: the database may be what failed.
+    template = loader.get_template("web/error_500.html")
+    return HttpResponse(template.render({}), status=500)

@@ -1,0 +1,308 @@
+"""Forms of the accounts pages.
+
+They parse what a page posts into the arguments of ``accounts.services``;
+the services hold the rules, and ``apply_service_errors`` shows the errors
+they raise on the form, next to the field they name.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from rapport.accounts.models import ACTIONS, TIMEZONE_CHOICES, Role, Scope, Team, TokenScope, User
+from rapport.core.models import Record
+from rapport.core.permissions import object_type
+
+ALL_OTHER_RECORDS = "*"
+ACTION_LABELS = {
+    "view": _("View"),
+    "create": _("Create"),
+    "edit": _("Edit"),
+    "delete": _("Delete"),
+    "export": _("Export"),
+    "import": _("Import"),
+    "merge": _("Merge"),
+}
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ``ValidationError`` on ``form``: messages keyed by one of the
+    form's fields go under that field, all others above the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def timezone_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Time zone"), initial="UTC", widget=forms.Select(choices=TIMEZONE_CHOICES)
+    )
+
+
+def language_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Language"),
+        initial=settings.LANGUAGE_CODE,
+        widget=forms.Select(choices=settings.LANGUAGES),
+    )
+
+
+class PersonLabelMixin:
+    """Names people by name and email: two colleagues may share a name."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj} <{obj.email}>" if obj.get_full_name() else obj.email
+
+
+class PersonChoiceField(PersonLabelMixin, forms.ModelChoiceField):
+    pass
+
+
+class PeopleChoiceField(PersonLabelMixin, forms.ModelMultipleChoiceField):
+    pass
+
+
+class LoginForm(AuthenticationForm):
+    """Email and password; the backend matches the email case-insensitively."""
+
+    username = forms.CharField(
+        label=_("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The email address or the password is wrong. Please try again."),
+    }
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+    timezone = timezone_field()
+    language = language_field()
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. “Accounting sync”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"), choices=TokenScope.choices, initial=TokenScope.READ
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The token stops working at the end of this day."),
+    )
+
+    def clean_valid_until(self) -> datetime.date | None:
+        day = self.cleaned_data["valid_until"]
+        if day is not None and day < timezone.localdate():
+            raise ValidationError(_("Choose today or a later day."))
+        return day
+
+    def expires_at(self) -> datetime.datetime | None:
+        """The end of the chosen day in the user's time zone."""
+        day = self.cleaned_data["valid_until"]
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.max))
+
+
+class UserForm(forms.Form):
+    email = forms.CharField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+    role = forms.ModelChoiceField(
+        label=_("Role"),
+        queryset=Role.objects.all(),
+        required=False,
+        empty_label=_("No role: sees no records"),
+    )
+    teams = forms.ModelMultipleChoiceField(
+        label=_("Teams"), queryset=Team.objects.all(), required=False
+    )
+    timezone = timezone_field()
+    language = language_field()
+
+
+class UserCreateForm(UserForm):
+    password = forms.CharField(
+        label=_("Password (optional)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to let the person choose one through the invitation."),
+    )
+    send_invitation = forms.BooleanField(
+        label=_("Send an invitation email"), required=False, initial=True
+    )
+
+
+class UserEditForm(UserForm):
+    is_active = forms.BooleanField(
+        label=_("Active"),
+        required=False,
+        help_text=_("Inactive users cannot sign in; their records stay."),
+    )
+
+
+class UserFilterForm(forms.Form):
+    """The filters of the user list; a value that does not parse is ignored."""
+
+    ACTIVE_CHOICES = [("", _("Any")), ("yes", _("Active")), ("no", _("Inactive"))]
+
+    q = forms.CharField(label=_("Name or email"), required=False, max_length=100)
+    role = forms.ModelChoiceField(
+        label=_("Role"), queryset=Role.objects.all(), required=False, empty_label=_("Any")
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("Any")
+    )
+    active = forms.ChoiceField(label=_("Status"), choices=ACTIVE_CHOICES, required=False)
+
+    def filter(self, users: QuerySet[User]) -> QuerySet[User]:
+        self.is_valid()
+        values = self.cleaned_data
+        if query := values.get("q", "").strip():
+            users = users.filter(
+                Q(first_name__icontains=query)
+                | Q(last_name__icontains=query)
+                | Q(email__icontains=query)
+            )
+        if values.get("role"):
+            users = users.filter(role=values["role"])
+        if values.get("team"):
+            users = users.filter(teams=values["team"])
+        if values.get("active"):
+            users = users.filter(is_active=values["active"] == "yes")
+        return users
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    manager = PersonChoiceField(label=_("Manager"), queryset=User.objects.all(), required=False)
+    members = PeopleChoiceField(label=_("Members"), queryset=User.objects.all(), required=False)
+
+
+class TeamEditForm(TeamForm):
+    # The version the page showed; the service refuses the write if it moved on.
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ConfirmForm(forms.Form):
+    """A delete confirmation: nothing to fill in, a place to show why it was refused."""
+
+
+class VersionedConfirmForm(ConfirmForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class RoleForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(label=_("Description"), required=False, max_length=300)
+    is_admin = forms.BooleanField(
+        label=_("Admin"),
+        required=False,
+        help_text=_("Admins also manage users, teams, roles and settings."),
+    )
+
+    def __init__(self, *args: Any, role: Role | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if role is not None and role.is_system:
+            for name in ("name", "is_admin"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Built-in roles keep their name and admin flag.")
+
+
+def record_object_types() -> list[tuple[str, str]]:
+    """``(object_type, label)`` of every installed kind of record, so a new domain's
+    objects appear in the role editor without being listed anywhere."""
+    models = [
+        model for model in apps.get_models() if issubclass(model, Record) and not model._meta.proxy
+    ]
+    return sorted(
+        (object_type(model), str(capfirst(model._meta.verbose_name_plural))) for model in models
+    )
+
+
+class PermissionMatrixForm(forms.Form):
+    """One scope per object type and action.
+
+    A row shows what the role grants today (an object type without grants of
+    its own follows “All other records”). On saving, a row left equal to
+    “All other records” is dropped so it keeps following it, and grants for
+    object types no longer installed are kept as they were.
+    """
+
+    def __init__(self, *args: Any, permissions: dict[str, dict[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.permissions = permissions
+        self.object_types = [(ALL_OTHER_RECORDS, str(_("All other records")))]
+        self.object_types += record_object_types()
+        fallback = permissions.get(ALL_OTHER_RECORDS) or {}
+        for type_name, label in self.object_types:
+            grants = permissions.get(type_name) or fallback
+            for action in ACTIONS:
+                action_label = ACTION_LABELS.get(action, capfirst(action))
+                self.fields[self.field_name(type_name, action)] = forms.CharField(
+                    label=f"{label}: {action_label}",
+                    initial=grants.get(action, Scope.NONE),
+                    widget=forms.Select(
+                        choices=Scope.choices, attrs={"aria-label": f"{label}: {action_label}"}
+                    ),
+                )
+
+    @staticmethod
+    def field_name(type_name: str, action: str) -> str:
+        return f"grant-{type_name}-{action}"
+
+    def actions(self) -> list[str]:
+        return [str(ACTION_LABELS.get(action, capfirst(action))) for action in ACTIONS]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "object_type": type_name,
+                "label": label,
+                "cells": [self[self.field_name(type_name, action)] for action in ACTIONS],
+            }
+            for type_name, label in self.object_types
+        ]
+
+    def grants(self) -> dict[str, dict[str, str]]:
+        shown = {type_name for type_name, _label in self.object_types}
+        result = {name: grants for name, grants in self.permissions.items() if name not in shown}
+        # "*" comes first, so the rows after it can be compared with it.
+        for type_name, _label in self.object_types:
+            row = {
+                action: self.cleaned_data[self.field_name(type_name, action)] for action in ACTIONS
+            }
+            if type_name == ALL_OTHER_RECORDS or row != result[ALL_OTHER_RECORDS]:
+                result[type_name] = row
+        return result

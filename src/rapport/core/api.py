@@ -1,0 +1,406 @@
+"""The machinery every API router shares: the NinjaAPI class, authentication,
+RFC 9457 problem responses, paginated lists and the acting ``Actor``.
+
+A domain's ``api.py`` declares a ``Router`` whose endpoints parse input with
+schemas, call a service or a scoped query, and return; everything that can go
+wrong is raised and turned into ``application/problem+json`` here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from functools import wraps
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import re_path
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError
+from ninja.errors import ValidationError as RequestValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
+
+from rapport.accounts.models import TokenScope
+from rapport.accounts.tokens import token_authenticate
+from rapport.core.actors import Actor
+from rapport.core.etag import MalformedPrecondition
+from rapport.core.exceptions import VersionConflict
+from rapport.core.models import Source
+from rapport.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, keyset_page, link_header
+
+if TYPE_CHECKING:
+    from rapport.accounts.models import User
+
+logger = logging.getLogger("rapport.api")
+
+PROBLEM_BASE = "https://rapport.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Problem type (the last part of its URI) per status, when the cause is not more specific.
+PROBLEM_KINDS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    412: "version-conflict",
+    422: "validation",
+    429: "throttled",
+    500: "server-error",
+}
+
+
+# Problems
+
+
+class FieldError(Schema):
+    field: str | None = Field(description="Dotted path of the field; null for the whole request.")
+    message: str
+
+
+class Problem(Schema):
+    """An RFC 9457 problem document (media type ``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    current_version: int | None = Field(None, description="On 412: the record's version now.")
+
+
+def problem(
+    request: HttpRequest,
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    errors: Sequence[dict[str, str | None]] | None = None,
+    kind: str | None = None,
+    **extensions: Any,
+) -> HttpResponse:
+    """An ``application/problem+json`` response; ``kind`` names the problem type URI."""
+    kind = kind or PROBLEM_KINDS.get(status)
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + kind if kind else "about:blank",
+        "title": title,
+        "status": status,
+        "instance": request.path,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = list(errors)
+    body.update(extensions)
+    return HttpResponse(
+        json.dumps(body, cls=DjangoJSONEncoder), status=status, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def problems(*statuses: int) -> dict[int, type[Problem]]:
+    """``response=`` entries documenting the problems an endpoint may answer (401 always)."""
+    return {status: Problem for status in (401, *statuses)}
+
+
+def validation_problem(request: HttpRequest, errors: list[dict[str, str | None]]) -> HttpResponse:
+    detail = ngettext(
+        "%(count)d field is not valid.", "%(count)d fields are not valid.", len(errors)
+    ) % {"count": len(errors)}
+    return problem(request, 422, _("The request is not valid"), detail=detail, errors=errors)
+
+
+def _field_path(location: Sequence[str | int]) -> str | None:
+    """``("body", "payload", "members", 0)`` → ``"members.0"``: drop where the value came
+    from (and, for a body, the name of the view's parameter that holds it)."""
+    source, *path = location
+    if source == "body" and path:
+        path = path[1:]
+    return ".".join(str(part) for part in path) or None
+
+
+def _on_request_validation(request: HttpRequest, exc: RequestValidationError) -> HttpResponse:
+    errors = [{"field": _field_path(error["loc"]), "message": error["msg"]} for error in exc.errors]
+    return validation_problem(request, errors)
+
+
+def _on_service_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": None if field == NON_FIELD_ERRORS else field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": None, "message": message} for message in exc.messages]
+    return validation_problem(request, errors)
+
+
+def _on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(request, 404, _("Not found"), detail=_("No such record, or not one you may see."))
+
+
+def _on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(request, 403, _("Forbidden"), detail=str(exc) or _("You may not do this."))
+
+
+def _on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    detail = exc.message if exc.message != "Unauthorized" else None
+    response = problem(
+        request,
+        401,
+        _("Authentication required"),
+        detail=detail or _("Send a session cookie or an Authorization: Bearer token."),
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="Rapport API"'
+    return response
+
+
+def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(request, exc.status_code, HTTPStatus(exc.status_code).phrase, detail=str(exc))
+
+
+def _on_version_conflict(request: HttpRequest, exc: VersionConflict) -> HttpResponse:
+    response = problem(
+        request,
+        412,
+        _("The record has changed"),
+        detail=_("It is now at version %(version)d; read it again and retry.")
+        % {"version": exc.current_version},
+        current_version=exc.current_version,
+    )
+    response["ETag"] = f'W/"{exc.current_version}"'
+    return response
+
+
+def _on_malformed_precondition(request: HttpRequest, exc: MalformedPrecondition) -> HttpResponse:
+    return problem(request, 400, _("Malformed If-Match"), detail=str(exc), kind="malformed-if-match")
+
+
+def _on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse:
+    return problem(
+        request,
+        400,
+        _("Invalid cursor"),
+        detail=_("Use the next_cursor of a previous page unchanged."),
+        kind="invalid-cursor",
+    )
+
+
+def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The details go to the log, with the request id the client sees, never to the client.
+    logger.error("API error on %s %s", request.method, request.path, exc_info=exc)
+    return problem(
+        request,
+        500,
+        _("Internal server error"),
+        detail=_("Something went wrong on our side. Quote request id %(id)s when reporting it.")
+        % {"id": getattr(request, "request_id", "-")},
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
+    RequestValidationError: _on_request_validation,
+    DjangoValidationError: _on_service_validation,
+    Http404: _on_not_found,
+    ObjectDoesNotExist: _on_not_found,
+    PermissionDenied: _on_permission_denied,
+    AuthenticationError: _on_unauthenticated,
+    HttpError: _on_http_error,
+    VersionConflict: _on_version_conflict,
+    MalformedPrecondition: _on_malformed_precondition,
+    InvalidCursor: _on_invalid_cursor,
+    Exception: _on_unexpected,
+}
+
+
+# Authentication
+
+
+class BearerTokenAuth(HttpBearer):
+    """``Authorization: Bearer rap_…``: a personal API token. A read-only token may only read."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User:
+        api_token = token_authenticate(token)
+        if api_token is None:
+            # A wrong token is an error, not a reason to try the session instead.
+            raise AuthenticationError(message=_("The token is unknown, revoked or expired."))
+        if request.method not in SAFE_METHODS and api_token.scope != TokenScope.READ_WRITE:
+            raise AuthorizationError(message=_("This token may only read."))
+        request.user = api_token.user
+        request.api_token = api_token  # type: ignore[attr-defined]
+        return api_token.user
+
+
+class SessionAuth(APIKeyCookie):
+    """A signed-in browser. Unsafe methods need the CSRF token (``X-CSRFToken``), as forms do."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Unlike ninja's SessionAuth, check CSRF only once we know there is a session,
+        # so an anonymous request answers 401, not 403.
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        if not request.user.is_authenticated:
+            return None
+        if check_csrf(request) is not None:
+            raise AuthorizationError(message=_("CSRF check failed: send the X-CSRFToken header."))
+        return request.user
+
+
+API_AUTH = [BearerTokenAuth(), SessionAuth()]
+
+
+def authenticate(request: HttpRequest) -> User | None:
+    """The user the request authenticates as through any of ``API_AUTH``."""
+    for method in API_AUTH:
+        user = method(request)
+        if user:
+            return user
+    return None
+
+
+def current_user(request: HttpRequest) -> User:
+    """The authenticated user of an API request."""
+    return request.auth  # type: ignore[attr-defined]
+
+
+def actor(request: HttpRequest) -> Actor:
+    """The ``Actor`` for services called from an API request."""
+    return Actor(
+        user=current_user(request),
+        source=Source.API,
+        request_id=getattr(request, "request_id", ""),
+    )
+
+
+# Lists
+
+ItemT = TypeVar("ItemT")
+
+
+class PageParams(Schema):
+    cursor: str | None = Field(None, description="The next_cursor of the previous page.")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class PageOut(Schema, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
+
+
+def paginate(
+    request: HttpRequest,
+    response: HttpResponse,
+    queryset: models.QuerySet,
+    *,
+    ordering: Sequence[str],
+    params: PageParams,
+) -> dict[str, Any]:
+    """One page of ``queryset`` as ``{"items", "next_cursor"}``, with a ``Link: rel="next"``."""
+    page = keyset_page(queryset, ordering=ordering, cursor=params.cursor, limit=params.limit)
+    link = link_header(request, page)
+    if link:
+        response["Link"] = link
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def objects_by_ids(
+    queryset: models.QuerySet, ids: Sequence[int], *, field: str
+) -> list[models.Model]:
+    """The rows ``ids`` name, or a ``ValidationError`` on ``field`` naming the unknown ones."""
+    found = {obj.pk: obj for obj in queryset.filter(pk__in=ids)}
+    missing = [str(pk) for pk in ids if pk not in found]
+    if missing:
+        raise DjangoValidationError(
+            {field: [_("Unknown id: %(ids)s.") % {"ids": ", ".join(missing)}]}
+        )
+    return [found[pk] for pk in dict.fromkeys(ids)]
+
+
+# The API itself
+
+
+def _docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The docs page and the OpenAPI description are for signed-in users and token holders.
+
+    A browser (asking for HTML) is sent to the sign-in page; other clients get a 401 problem.
+    """
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            user = authenticate(request)
+        except AuthenticationError as exc:
+            return _on_unauthenticated(request, exc)
+        if user is None:
+            if "text/html" in request.headers.get("Accept", ""):
+                return redirect_to_login(request.get_full_path())
+            return _on_unauthenticated(request, AuthenticationError())
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def _routing_problems(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer unknown paths and methods with problems too, not with HTML or plain text."""
+
+    @wraps(view)
+    def answered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404 as exc:
+            return _on_not_found(request, exc)
+        if isinstance(response, HttpResponseNotAllowed):
+            not_allowed = problem(
+                request,
+                405,
+                _("Method not allowed"),
+                detail=_("Allowed: %(methods)s.") % {"methods": response["Allow"]},
+            )
+            not_allowed["Allow"] = response["Allow"]
+            return not_allowed
+        return response
+
+    return answered
+
+
+@csrf_exempt
+def _unknown_endpoint(request: HttpRequest) -> HttpResponse:
+    raise Http404
+
+
+class RapportAPI(NinjaAPI):
+    """A NinjaAPI whose default auth is bearer token or session and whose every error is a
+    problem document."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("auth", API_AUTH)
+        kwargs.setdefault("docs_decorator", _docs_access)
+        super().__init__(**kwargs)
+
+    def set_default_exception_handlers(self) -> None:
+        for exc_class, handler in EXCEPTION_HANDLERS.items():
+            self.add_exception_handler(exc_class, handler)
+
+    @property
+    def urls(self) -> tuple[list, str, str]:
+        patterns, app_name, namespace = super().urls
+        patterns.append(re_path(r"^", _unknown_endpoint, name="unknown-endpoint"))
+        for pattern in patterns:
+            pattern.callback = _routing_problems(pattern.callback)
+        return patterns, app_name, namespace

@@ -1,0 +1,116 @@
+"""``rapport serve``: the web server (gunicorn) and, unless told not to, a task worker."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from gunicorn.app.base import BaseApplication
+
+from rapport import config
+
+WORKER_STOP_TIMEOUT = 30
+
+
+class WebServer(BaseApplication):
+    """Gunicorn serving ``rapport.wsgi`` with threaded (gthread) workers."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.settings.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        from rapport.wsgi import application
+
+        return application
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve Rapport with gunicorn (several processes, each with several threads) and run "
+        "a background worker beside it. Stop with Ctrl+C or SIGTERM; the worker stops too."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--bind",
+            default=config.env("RAPPORT_WEB_BIND", "127.0.0.1:8000"),
+            help="Address to listen on, HOST:PORT (env RAPPORT_WEB_BIND, default 127.0.0.1:8000).",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=config.env_int("RAPPORT_WEB_WORKERS", 2, minimum=1),
+            help="Web processes (env RAPPORT_WEB_WORKERS, default 2).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=config.env_int("RAPPORT_WEB_THREADS", 4, minimum=1),
+            help="Threads per web process (env RAPPORT_WEB_THREADS, default 4).",
+        )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start a background worker (run `rapport worker` elsewhere).",
+        )
+
+    def handle(
+        self, *, bind: str, workers: int, threads: int, no_worker: bool, **options: Any
+    ) -> None:
+        if workers < 1 or threads < 1:
+            raise CommandError("--workers and --threads must be at least 1")
+        worker = None if no_worker else start_worker()
+        server = WebServer(
+            {
+                "bind": [bind],
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "accesslog": "-",
+                "errorlog": "-",
+                "when_ready": self.announce,
+            }
+        )
+        server_pid = os.getpid()
+        try:
+            server.run()
+        finally:
+            # Gunicorn's forked web processes leave through here too; only
+            # the process that started the worker stops it.
+            if worker is not None and os.getpid() == server_pid:
+                stop_worker(worker)
+
+    def announce(self, arbiter: Any) -> None:
+        for listener in arbiter.LISTENERS:
+            self.stdout.write(f"Rapport is running at http://{listener}/ — Ctrl+C to stop.")
+        self.stdout.flush()
+
+
+def start_worker() -> subprocess.Popen:
+    # A session of its own, so a Ctrl+C in the terminal reaches only the
+    # server, which then stops the worker once (a second signal would make
+    # the worker abandon its running task).
+    return subprocess.Popen(
+        [sys.executable, "-m", "rapport", "worker"], env=os.environ.copy(), start_new_session=True
+    )
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(WORKER_STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()

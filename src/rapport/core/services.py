@@ -1,0 +1,193 @@
+"""The write path every CRM record takes: create, update, trash, restore, purge.
+
+Domain services (contacts, deals, tickets…) call these after their own rules,
+so every record gets the same permission checks, validation, custom-field
+handling, version bump, audit entry and domain event, in one transaction.
+Events are named ``<model_name>.<verb>``: ``contact.created``,
+``deal.updated``, ``ticket.deleted``, ``ticket.restored``, ``ticket.purged``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rapport.core.actors import Actor
+from rapport.core.audit import audit_log, diff, snapshot
+from rapport.core.customfields import validate_custom
+from rapport.core.events import emit
+from rapport.core.exceptions import VersionConflict
+from rapport.core.models import AuditAction, Record
+from rapport.core.permissions import can, can_create, require, require_admin
+
+RecordT = TypeVar("RecordT", bound=Record)
+
+# Set by the services themselves, never from input.
+PROTECTED_FIELDS = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "deleted_at",
+        "deleted_by",
+        "version",
+        "custom",
+    }
+)
+
+
+def _event(obj: Record, verb: str) -> str:
+    return f"{obj._meta.model_name}.{verb}"
+
+
+def _assign(obj: Record, values: Mapping[str, Any]) -> None:
+    editable = {field.name for field in obj._meta.concrete_fields} - PROTECTED_FIELDS
+    unknown = set(values) - editable
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be set.")] for name in sorted(unknown)})
+    for name, value in values.items():
+        setattr(obj, name, value)
+
+
+def _validate(obj: Record, custom: Mapping[str, Any] | None, *, creating: bool) -> None:
+    """Model field validation and custom fields together, so one error report names all."""
+    errors: dict[str, list[str]] = {}
+    try:
+        obj.full_clean(exclude=["custom"], validate_unique=True, validate_constraints=True)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if custom is not None or creating:
+        try:
+            obj.custom = validate_custom(
+                type(obj), custom or {}, existing=None if creating else obj.custom
+            )
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lock(obj: RecordT, expected_version: int | None) -> RecordT:
+    """Re-read ``obj`` under a row lock and check the caller saw its latest version."""
+    locked = type(obj).all_objects.select_for_update().get(pk=obj.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise VersionConflict(current_version=locked.version)
+    return locked
+
+
+def record_create(
+    model: type[RecordT],
+    *,
+    actor: Actor,
+    values: Mapping[str, Any],
+    custom: Mapping[str, Any] | None = None,
+) -> RecordT:
+    """Create a record owned by the actor unless ``values`` names another owner."""
+    if not can_create(actor.user, model):
+        raise PermissionDenied
+    obj = model()
+    _assign(obj, values)
+    if obj.owner_id is None and actor.user is not None:
+        obj.owner = actor.user
+    obj.created_by = obj.updated_by = actor.user
+    _validate(obj, custom, creating=True)
+    with transaction.atomic():
+        obj.save()
+        changes = diff({}, snapshot(obj))
+        audit_log(actor=actor, action=AuditAction.CREATE, obj=obj, changes=changes)
+        emit(_event(obj, "created"), obj=obj, actor=actor, payload={"fields": sorted(changes)})
+    return obj
+
+
+def record_update(
+    obj: RecordT,
+    *,
+    actor: Actor,
+    values: Mapping[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> RecordT:
+    """Apply ``values`` and ``custom`` (only the keys given) to ``obj``.
+
+    Nothing is written, and the version stays, when nothing changed."""
+    require(actor.user, "edit", obj)
+    if obj.is_deleted:
+        raise Http404
+    with transaction.atomic():
+        obj = _lock(obj, expected_version)
+        before = snapshot(obj)
+        _assign(obj, values or {})
+        if "owner" in (values or {}) and not can(actor.user, "edit", obj):
+            raise ValidationError({"owner": [_("You would lose access to this record.")]})
+        _validate(obj, custom, creating=False)
+        changes = diff(before, snapshot(obj))
+        if not changes:
+            return obj
+        obj.version += 1
+        obj.updated_by = actor.user
+        obj.save()
+        audit_log(actor=actor, action=AuditAction.UPDATE, obj=obj, changes=changes)
+        emit(_event(obj, "updated"), obj=obj, actor=actor, payload={"changes": changes})
+    return obj
+
+
+def record_delete(obj: RecordT, *, actor: Actor, expected_version: int | None = None) -> RecordT:
+    """Move ``obj`` to the trash, where it can be restored until purged."""
+    require(actor.user, "delete", obj)
+    if obj.is_deleted:
+        raise Http404
+    with transaction.atomic():
+        obj = _lock(obj, expected_version)
+        obj.deleted_at = timezone.now()
+        obj.deleted_by = actor.user
+        obj.version += 1
+        obj.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+        audit_log(
+            actor=actor,
+            action=AuditAction.DELETE,
+            obj=obj,
+            changes={"deleted_at": [None, obj.deleted_at.isoformat()]},
+        )
+        emit(_event(obj, "deleted"), obj=obj, actor=actor)
+    return obj
+
+
+def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
+    """Bring ``obj`` back from the trash; needs the right to delete it."""
+    require(actor.user, "delete", obj)
+    if not obj.is_deleted:
+        raise ValidationError(_("This record is not in the trash."))
+    with transaction.atomic():
+        obj = _lock(obj, None)
+        deleted_at = obj.deleted_at
+        obj.deleted_at = None
+        obj.deleted_by = None
+        obj.version += 1
+        obj.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+        audit_log(
+            actor=actor,
+            action=AuditAction.RESTORE,
+            obj=obj,
+            changes={"deleted_at": [deleted_at.isoformat(), None]},
+        )
+        emit(_event(obj, "restored"), obj=obj, actor=actor)
+    return obj
+
+
+def record_purge(obj: Record, *, actor: Actor) -> None:
+    """Delete a trashed record for good (admins only). Its audit history stays."""
+    require_admin(actor.user)
+    if not obj.is_deleted:
+        raise ValidationError(_("Move the record to the trash before deleting it for good."))
+    with transaction.atomic():
+        audit_log(actor=actor, action=AuditAction.PURGE, obj=obj, changes={})
+        emit(_event(obj, "purged"), obj=obj, actor=actor, payload={"label": str(obj)})
+        obj.delete()
