@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
@@ -34,8 +34,8 @@ MAX_LIMIT = 200
 CURSOR_PARAM = "cursor"
 
 
-class InvalidCursor(ValueError):
-    """A cursor that was not made by ``keyset_page`` for this ordering."""
+class InvalidCursor(BadRequest, ValueError):
+    """A cursor that was not made by ``keyset_page`` for this ordering: a 400 on pages."""
 
 
 @dataclass(frozen=True)

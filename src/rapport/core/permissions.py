@@ -56,7 +56,7 @@ def scope_filter(user: User, scope: str) -> Q | None:
         return Q(owner_id=user.pk)
     if scope == Scope.TEAM:
         teams = team_ids(user)
-        teammates = type(user).teams.through.objects.filter(team_id__in=teams).values("user_id")
+        teammates = user.teams.through.objects.filter(team_id__in=teams).values("user_id")
         return Q(owner_id=user.pk) | Q(team_id__in=teams) | Q(owner_id__in=teammates)
     return Q(pk__in=[])
 
@@ -89,7 +89,7 @@ def can(user: User | None, action: str, obj: models.Model) -> bool:
     teams = set(team_ids(user))
     if getattr(obj, "team_id", None) in teams:
         return True
-    membership = type(user).teams.through.objects
+    membership = user.teams.through.objects
     return owner_id is not None and membership.filter(user_id=owner_id, team_id__in=teams).exists()
 
 

@@ -24,7 +24,7 @@ from rapport.core.customfields import validate_custom
 from rapport.core.events import emit
 from rapport.core.exceptions import VersionConflict
 from rapport.core.models import AuditAction, Record
-from rapport.core.permissions import can, can_create, require, require_admin
+from rapport.core.permissions import can_create, require, require_admin
 
 RecordT = TypeVar("RecordT", bound=Record)
 
@@ -125,8 +125,6 @@ def record_update(
         obj = _lock(obj, expected_version)
         before = snapshot(obj)
         _assign(obj, values or {})
-        if "owner" in (values or {}) and not can(actor.user, "edit", obj):
-            raise ValidationError({"owner": [_("You would lose access to this record.")]})
         _validate(obj, custom, creating=False)
         changes = diff(before, snapshot(obj))
         if not changes:
