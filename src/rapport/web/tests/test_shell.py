@@ -92,6 +92,7 @@ def crash(request):
 
 
 urlpatterns = [path("crash/", crash)]
+handler500 = "rapport.web.views.server_error"
 
 
 @override_settings(ROOT_URLCONF=__name__)
