@@ -20,6 +20,8 @@ from ninja.responses import Status
 from rapport.accounts import services
 from rapport.accounts.models import Role, Team, User
 from rapport.core.api import (
+    IF_MATCH,
+    IF_NONE_MATCH,
     PageOut,
     PageParams,
     actor,
@@ -273,7 +275,11 @@ def team_list(request: HttpRequest, response: HttpResponse, page: Query[PagePara
     return paginate(request, response, _teams(), ordering=["name", "id"], params=page)
 
 
-@router.get("/teams/{team_id}", response={200: TeamOut, 304: None, **problems(404)})
+@router.get(
+    "/teams/{team_id}",
+    response={200: TeamOut, 304: None, **problems(404)},
+    openapi_extra=IF_NONE_MATCH,
+)
 def team_detail(request: HttpRequest, response: HttpResponse, team_id: int) -> object:
     """One team, with its ETag; send it as If-None-Match to get 304 when unchanged."""
     return conditional_read(request, response, get_object_or_404(_teams(), pk=team_id))
@@ -296,7 +302,11 @@ def team_create(request: HttpRequest, response: HttpResponse, payload: TeamCreat
     return Status(201, team)
 
 
-@router.patch("/teams/{team_id}", response={200: TeamOut, **problems(400, 403, 404, 412, 422)})
+@router.patch(
+    "/teams/{team_id}",
+    response={200: TeamOut, **problems(400, 403, 404, 412, 422)},
+    openapi_extra=IF_MATCH,
+)
 def team_update(
     request: HttpRequest, response: HttpResponse, team_id: int, payload: TeamUpdateIn
 ) -> Team:
@@ -321,7 +331,11 @@ def team_update(
     return team
 
 
-@router.delete("/teams/{team_id}", response={204: None, **problems(400, 403, 404, 412)})
+@router.delete(
+    "/teams/{team_id}",
+    response={204: None, **problems(400, 403, 404, 412)},
+    openapi_extra=IF_MATCH,
+)
 def team_delete(request: HttpRequest, team_id: int) -> Status:
     """Delete a team (admins); its members stay. With If-Match, only at that version."""
     require_admin(current_user(request))

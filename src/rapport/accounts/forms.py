@@ -11,7 +11,6 @@ import datetime
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -21,8 +20,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.models import ACTIONS, TIMEZONE_CHOICES, Role, Scope, Team, TokenScope, User
-from rapport.core.models import Record
 from rapport.core.permissions import object_type
+from rapport.core.registry import record_models
 
 ALL_OTHER_RECORDS = "*"
 ACTION_LABELS = {
@@ -34,16 +33,13 @@ ACTION_LABELS = {
     "import": _("Import"),
     "merge": _("Merge"),
 }
-
-
-def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ``ValidationError`` on ``form``: messages keyed by one of the
-    form's fields go under that field, all others above the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
+# Short scope names keep the seven columns of the matrix within a screen.
+MATRIX_SCOPES = [
+    (Scope.NONE, _("None")),
+    (Scope.OWN, _("Own")),
+    (Scope.TEAM, _("Team")),
+    (Scope.ALL, _("All")),
+]
 
 
 def timezone_field() -> forms.CharField:
@@ -243,11 +239,9 @@ class RoleForm(forms.Form):
 def record_object_types() -> list[tuple[str, str]]:
     """``(object_type, label)`` of every installed kind of record, so a new domain's
     objects appear in the role editor without being listed anywhere."""
-    models = [
-        model for model in apps.get_models() if issubclass(model, Record) and not model._meta.proxy
-    ]
     return sorted(
-        (object_type(model), str(capfirst(model._meta.verbose_name_plural))) for model in models
+        (object_type(model), str(capfirst(model._meta.verbose_name_plural)))
+        for model in record_models()
     )
 
 
@@ -274,7 +268,7 @@ class PermissionMatrixForm(forms.Form):
                     label=f"{label}: {action_label}",
                     initial=grants.get(action, Scope.NONE),
                     widget=forms.Select(
-                        choices=Scope.choices, attrs={"aria-label": f"{label}: {action_label}"}
+                        choices=MATRIX_SCOPES, attrs={"aria-label": f"{label}: {action_label}"}
                     ),
                 )
 

@@ -157,6 +157,16 @@ def _admin_count_without(user: User) -> int:
     )
 
 
+def _admins_outside(role: Role) -> bool:
+    """Whether some active admin holds admin rights other than through ``role``."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(models.Q(is_superuser=True) | models.Q(role__is_admin=True))
+        .exclude(role=role, is_superuser=False)
+        .exists()
+    )
+
+
 def user_update(
     user: User, *, actor: Actor, teams: Iterable[Team] | None = None, **changes: Any
 ) -> User:
@@ -428,6 +438,14 @@ def role_update(role: Role, *, actor: Actor, **changes: Any) -> Role:
                 {name: [_("Built-in roles keep their name and admin flag.")] for name in locked}
             )
     changes = _clean_role(changes, instance=role)
+    if role.is_admin and changes.get("is_admin") is False and not _admins_outside(role):
+        raise ValidationError(
+            {
+                "is_admin": [
+                    _("Rapport needs at least one active admin; appoint another admin first.")
+                ]
+            }
+        )
     with transaction.atomic():
         before = snapshot(role)
         for name, value in changes.items():

@@ -14,7 +14,7 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -35,14 +35,16 @@ from rapport.accounts.forms import (
     UserEditForm,
     UserFilterForm,
     VersionedConfirmForm,
-    apply_service_errors,
 )
 from rapport.accounts.models import ApiToken, Role, Team, User
 from rapport.core.actors import Actor
 from rapport.core.exceptions import VersionConflict
+from rapport.core.forms import apply_service_errors
 from rapport.core.permissions import require_admin
 
 USERS_PER_PAGE = 50
+# Past this many pages the filters are the way to find someone; it also keeps offsets sane.
+MAX_USER_PAGES = 200
 # The raw secret of a token just created, kept for the one page view that shows it.
 NEW_TOKEN_SESSION_KEY = "accounts:new_token"
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
@@ -60,6 +62,11 @@ def admin_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def posted(request: HttpRequest) -> QueryDict | None:
+    """The data to bind a form to: even an empty POST binds, so it is validated."""
+    return request.POST if request.method == "POST" else None
 
 
 def base_url(request: HttpRequest) -> str:
@@ -175,7 +182,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     filters = UserFilterForm(request.GET)
     users = filters.filter(User.objects.select_related("role").prefetch_related("teams"))
     try:
-        page = max(int(request.GET.get("page", 1)), 1)
+        page = min(max(int(request.GET.get("page", 1)), 1), MAX_USER_PAGES)
     except ValueError:
         page = 1
     start = (page - 1) * USERS_PER_PAGE
@@ -219,7 +226,7 @@ def invite(request: HttpRequest, user: User) -> None:
 
 @admin_required
 def user_create(request: HttpRequest) -> HttpResponse:
-    form = UserCreateForm(request.POST or None)
+    form = UserCreateForm(posted(request))
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         send_invitation = values.pop("send_invitation")
@@ -277,7 +284,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def team_create(request: HttpRequest) -> HttpResponse:
-    form = TeamForm(request.POST or None)
+    form = TeamForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_create(actor=Actor.for_request(request), **form.cleaned_data)
@@ -299,8 +306,8 @@ CONFLICT_MESSAGE = gettext_lazy(
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
     if request.method != "POST":
-        initial = model_to_dict(team, fields=[*services.TEAM_FIELDS, "version"])
-        initial["members"] = list(team.members.all())
+        initial = model_to_dict(team, fields=services.TEAM_FIELDS)
+        initial |= {"members": list(team.members.all()), "version": team.version}
         form = TeamEditForm(initial=initial)
     else:
         form = TeamEditForm(request.POST)
@@ -327,7 +334,7 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
-    form = VersionedConfirmForm(request.POST or None, initial={"version": team.version})
+    form = VersionedConfirmForm(posted(request), initial={"version": team.version})
     if request.method == "POST" and form.is_valid():
         try:
             services.team_delete(
@@ -374,9 +381,8 @@ def render_role_form(
 
 @admin_required
 def role_create(request: HttpRequest) -> HttpResponse:
-    data = request.POST or None
-    form = RoleForm(data)
-    matrix = PermissionMatrixForm(data, permissions={})
+    form = RoleForm(posted(request))
+    matrix = PermissionMatrixForm(posted(request), permissions={})
     if request.method == "POST" and form.is_valid() and matrix.is_valid():
         try:
             role = services.role_create(
@@ -393,9 +399,9 @@ def role_create(request: HttpRequest) -> HttpResponse:
 @admin_required
 def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
-    data = request.POST or None
-    form = RoleForm(data, role=role, initial=model_to_dict(role, fields=services.ROLE_FIELDS))
-    matrix = PermissionMatrixForm(data, permissions=role.permissions)
+    initial = model_to_dict(role, fields=services.ROLE_FIELDS)
+    form = RoleForm(posted(request), role=role, initial=initial)
+    matrix = PermissionMatrixForm(posted(request), permissions=role.permissions)
     if request.method == "POST" and form.is_valid() and matrix.is_valid():
         try:
             role = services.role_update(
@@ -415,8 +421,8 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
-    form = ConfirmForm(request.POST or None)
-    if request.method == "POST":
+    form = ConfirmForm(posted(request))
+    if request.method == "POST" and form.is_valid():
         try:
             services.role_delete(role, actor=Actor.for_request(request))
         except ValidationError as error:
