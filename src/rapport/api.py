@@ -1,5 +1,9 @@
-"""The REST API at /api/v1/: routers of every domain mounted on core's NinjaAPI."""
+"""The REST API at /api/v1/: routers of every domain mounted on core's RapportAPI."""
 
-from ninja import NinjaAPI
+from rapport.accounts.api import router as accounts_router
+from rapport.core.api import RapportAPI
+from rapport.core.api_routes import router as core_router
 
-api = NinjaAPI(title="Rapport API", version="1", urls_namespace="api")
+api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
+api.add_router("", accounts_router)
+api.add_router("", core_router)

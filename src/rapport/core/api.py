@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -38,7 +39,13 @@ from rapport.core.actors import Actor
 from rapport.core.etag import MalformedPrecondition
 from rapport.core.exceptions import VersionConflict
 from rapport.core.models import Source
-from rapport.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, keyset_page, link_header
+from rapport.core.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    InvalidCursor,
+    keyset_page,
+    link_header,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -149,7 +156,9 @@ def _on_service_validation(request: HttpRequest, exc: DjangoValidationError) -> 
 
 
 def _on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return problem(request, 404, _("Not found"), detail=_("No such record, or not one you may see."))
+    return problem(
+        request, 404, _("Not found"), detail=_("No such record, or not one you may see.")
+    )
 
 
 def _on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -169,7 +178,11 @@ def _on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpR
 
 
 def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return problem(request, exc.status_code, HTTPStatus(exc.status_code).phrase, detail=str(exc))
+    try:
+        title = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        title = _("Error")
+    return problem(request, exc.status_code, title, detail=str(exc))
 
 
 def _on_version_conflict(request: HttpRequest, exc: VersionConflict) -> HttpResponse:
@@ -186,7 +199,9 @@ def _on_version_conflict(request: HttpRequest, exc: VersionConflict) -> HttpResp
 
 
 def _on_malformed_precondition(request: HttpRequest, exc: MalformedPrecondition) -> HttpResponse:
-    return problem(request, 400, _("Malformed If-Match"), detail=str(exc), kind="malformed-if-match")
+    return problem(
+        request, 400, _("Malformed If-Match"), detail=str(exc), kind="malformed-if-match"
+    )
 
 
 def _on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse:
@@ -288,6 +303,31 @@ def actor(request: HttpRequest) -> Actor:
     )
 
 
+# Conditional requests, documented on the endpoints that honour them (see core.etag)
+
+
+def _header_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": name,
+                "required": False,
+                "schema": {"type": "string"},
+                "description": description,
+            }
+        ]
+    }
+
+
+IF_NONE_MATCH = _header_parameter(
+    "If-None-Match", 'The ETag you hold, e.g. W/"3": 304 Not Modified if it is still current.'
+)
+IF_MATCH = _header_parameter(
+    "If-Match", 'The ETag you read, e.g. W/"3": 412 if the record has changed since. Optional.'
+)
+
+
 # Lists
 
 ItemT = TypeVar("ItemT")
@@ -300,7 +340,9 @@ class PageParams(Schema):
 
 class PageOut(Schema, Generic[ItemT]):
     items: list[ItemT]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null at the end."
+    )
 
 
 def paginate(
@@ -396,6 +438,18 @@ class RapportAPI(NinjaAPI):
     def set_default_exception_handlers(self) -> None:
         for exc_class, handler in EXCEPTION_HANDLERS.items():
             self.add_exception_handler(exc_class, handler)
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(**kwargs)
+        # ninja documents every response as application/json; problems are not.
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    if int(status) >= 400 and "application/json" in answer.get("content", {}):
+                        answer["content"] = {
+                            PROBLEM_CONTENT_TYPE: answer["content"]["application/json"]
+                        }
+        return schema
 
     @property
     def urls(self) -> tuple[list, str, str]:
