@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "rapport.core",
     "rapport.accounts",
+    "rapport.contacts",
     "rapport.web",
 ]
 if TESTING:

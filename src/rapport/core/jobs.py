@@ -157,7 +157,7 @@ def job_run(job_id: str) -> None:
     job = Job.objects.select_related("owner").get(pk=job_id)
     with translation.override(owner_language(job)), timezone.override(owner_timezone(job)):
         try:
-            result = execute(job)
+            message, result = execute(job)
         except JobCancelled:
             job.result_file.delete(save=False)
         except JobError as error:
@@ -172,17 +172,18 @@ def job_run(job_id: str) -> None:
                 message=_("The job failed unexpectedly. The error was logged for administrators."),
             )
         else:
-            message = str(result.pop("message", "")) or _("Done.")
             finish(job, JobStatus.SUCCEEDED, message=message, result=result)
 
 
-def execute(job: Job) -> dict[str, Any]:
+def execute(job: Job) -> tuple[str, dict[str, Any]]:
+    """Run the handler; return the message for the owner and the rest of its result."""
     job_kind = _kinds.get(job.kind)
     if job_kind is None:
         raise JobError(_("This kind of job is no longer available."))
     if job_kind.authorize:
         job_kind.authorize(job.owner)
-    return job_kind.run(job, partial(job_progress, job))
+    result = dict(job_kind.run(job, partial(job_progress, job)) or {})
+    return str(result.pop("message", "")) or _("Done."), result
 
 
 def finish(

@@ -345,3 +345,28 @@ class CustomFieldDefinition(TimestampedModel):
 
     def __str__(self) -> str:
         return self.label
+
+
+class SavedView(TimestampedModel):
+    """A named list-page setup: filters, columns and sort, personal or shared with everyone.
+
+    ``filters`` holds the list's query parameters as the object type's
+    FilterSet reads them, so a view opened on the page, requested through the
+    API or exported selects the same records."""
+
+    object_type = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    filters = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    sort = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["object_type", "owner"], name="savedview_type_owner_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -27,6 +27,10 @@ class WebServer(BaseApplication):
     def load_config(self) -> None:
         for name, value in self.settings.items():
             self.cfg.set(name, value)
+        # Gunicorn 25.1+ opens a control socket at one path per user: two servers
+        # on one machine would fight over it, and Rapport does not use it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         from rapport.wsgi import application
@@ -92,7 +96,7 @@ class Command(BaseCommand):
 
     def announce(self, arbiter: Any) -> None:
         for listener in arbiter.LISTENERS:
-            self.stdout.write(f"Rapport is running at http://{listener}/ — Ctrl+C to stop.")
+            self.stdout.write(f"Rapport is running at {listener}/ — Ctrl+C to stop.")
         self.stdout.flush()
 
 
