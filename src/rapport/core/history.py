@@ -36,9 +36,11 @@ def _field(model: type[models.Model] | None, name: str) -> models.Field | None:
     if model is None:
         return None
     try:
-        return model._meta.get_field(name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:  # removed since the entry was written
         return None
+    # Reverse relations (a team's ``members``) carry ids only, shown as recorded.
+    return field if isinstance(field, models.Field) else None
 
 
 def _related_names(wanted: dict[type[models.Model], set[Any]]) -> dict[tuple[type, str], str]:

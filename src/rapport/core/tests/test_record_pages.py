@@ -205,3 +205,15 @@ def test_a_record_write_through_the_api_source_is_recorded_as_such(alice):
     from rapport.core.models import AuditEntry
 
     assert AuditEntry.objects.get(object_id=str(specimen.pk)).source == "api"
+
+
+def test_history_of_a_team_shows_membership_changes(admin_client, as_admin, alice, bob):
+    from rapport.accounts import services as accounts
+
+    team = accounts.team_create(actor=as_admin, name="North", members=[alice])
+    accounts.team_update(team, actor=as_admin, members=[alice, bob])
+
+    page = admin_client.get(f"/history/accounts.team/{team.pk}/")
+    assert page.status_code == 200
+    assert "members" in page.content.decode()
+    assert admin_client.get("/settings/audit/", {"object_type": "accounts.team"}).status_code == 200
