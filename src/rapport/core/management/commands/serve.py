@@ -63,16 +63,40 @@ class Command(BaseCommand):
             help="Threads per web process (env RAPPORT_WEB_THREADS, default 4).",
         )
         parser.add_argument(
+            "--timeout",
+            type=int,
+            default=config.env_int("RAPPORT_WEB_TIMEOUT", 30, minimum=1),
+            help="Seconds before a stuck request's process is restarted "
+            "(env RAPPORT_WEB_TIMEOUT, default 30).",
+        )
+        parser.add_argument(
+            "--max-requests",
+            type=int,
+            default=config.env_int("RAPPORT_WEB_MAX_REQUESTS", 1000, minimum=0),
+            help="Requests a process serves before it is replaced, 0 for never; with jitter "
+            "(env RAPPORT_WEB_MAX_REQUESTS, default 1000).",
+        )
+        parser.add_argument(
             "--no-worker",
             action="store_true",
             help="Do not start a background worker (run `rapport worker` elsewhere).",
         )
 
     def handle(
-        self, *, bind: str, workers: int, threads: int, no_worker: bool, **options: Any
+        self,
+        *,
+        bind: str,
+        workers: int,
+        threads: int,
+        timeout: int,
+        max_requests: int,
+        no_worker: bool,
+        **options: Any,
     ) -> None:
-        if workers < 1 or threads < 1:
-            raise CommandError("--workers and --threads must be at least 1")
+        if workers < 1 or threads < 1 or timeout < 1 or max_requests < 0:
+            raise CommandError(
+                "--workers, --threads and --timeout must be at least 1, --max-requests at least 0"
+            )
         worker = None if no_worker else start_worker()
         server = WebServer(
             {
@@ -80,6 +104,9 @@ class Command(BaseCommand):
                 "workers": workers,
                 "threads": threads,
                 "worker_class": "gthread",
+                "timeout": timeout,
+                "max_requests": max_requests,
+                "max_requests_jitter": max_requests // 10,
                 "accesslog": "-",
                 "errorlog": "-",
                 "when_ready": self.announce,
