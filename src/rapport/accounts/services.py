@@ -8,7 +8,7 @@ transaction with its audit entry and event, and raises ``ValidationError``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import ACTIONS, TIMEZONE_CHOICES, Role, Scope, Team, User
@@ -91,13 +92,18 @@ def _clean_person(values: dict[str, Any], *, instance: User | None = None) -> di
     return values
 
 
+def _first_free(base: str, taken: Callable[[str], bool], *, joiner: str = "") -> str:
+    """``base``, or ``base`` numbered 2, 3… when ``taken`` says it is in use."""
+    candidate, number = base, 1
+    while taken(candidate):
+        number += 1
+        candidate = f"{base}{joiner}{number}"
+    return candidate
+
+
 def _unique_username(email: str) -> str:
     base = email.split("@", 1)[0][:140] or "user"
-    candidate, number = base, 1
-    while User.objects.filter(username=candidate).exists():
-        number += 1
-        candidate = f"{base}{number}"
-    return candidate
+    return _first_free(base, lambda name: User.objects.filter(username=name).exists())
 
 
 def user_create(
@@ -395,14 +401,8 @@ def clean_permissions(grants: Any) -> dict[str, dict[str, str]]:
 
 
 def _role_slug(name: str) -> str:
-    from django.utils.text import slugify
-
     base = slugify(name)[:45] or "role"
-    candidate, number = base, 1
-    while Role.objects.filter(slug=candidate).exists():
-        number += 1
-        candidate = f"{base}-{number}"
-    return candidate
+    return _first_free(base, lambda slug: Role.objects.filter(slug=slug).exists(), joiner="-")
 
 
 def role_create(
