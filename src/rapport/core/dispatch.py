@@ -25,7 +25,7 @@ import datetime
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from rapport.core import events
@@ -91,7 +91,8 @@ def describe_error(error: BaseException) -> str:
 
 
 def deliver(event: OutboxEvent, *, worker_id: str, now: datetime.datetime) -> bool:
-    """Run every handler of ``event``; record delivery or schedule a retry."""
+    """Run every handler of ``event``; on failure schedule a retry. The caller records
+    successes (``mark_delivered``)."""
     mine = OutboxEvent.objects.filter(id=event.id, locked_by=worker_id)
     try:
         for handler in events.handlers_for(event.name):
@@ -116,14 +117,19 @@ def deliver(event: OutboxEvent, *, worker_id: str, now: datetime.datetime) -> bo
             locked_until=None,
         )
         return False
-    mine.update(
+    return True
+
+
+def mark_delivered(ids: list[int], *, worker_id: str) -> None:
+    """Record a batch's deliveries in one write. A crash before it only means those
+    events are delivered again once their lease expires (at least once)."""
+    OutboxEvent.objects.filter(id__in=ids, locked_by=worker_id).update(
         status=OutboxStatus.DELIVERED,
         delivered_at=timezone.now(),
-        attempts=event.attempts + 1,
+        attempts=F("attempts") + 1,
         locked_by="",
         locked_until=None,
     )
-    return True
 
 
 def dispatch_pending(
@@ -135,8 +141,11 @@ def dispatch_pending(
     retries without waiting).
     """
     now = now or timezone.now()
-    delivered = 0
-    for event in claim(batch=batch, worker_id=worker_id, now=now):
-        if deliver(event, worker_id=worker_id, now=now):
-            delivered += 1
-    return delivered
+    delivered = [
+        event.id
+        for event in claim(batch=batch, worker_id=worker_id, now=now)
+        if deliver(event, worker_id=worker_id, now=now)
+    ]
+    if delivered:
+        mark_delivered(delivered, worker_id=worker_id)
+    return len(delivered)
