@@ -60,8 +60,18 @@ def emit(
         actor=actor.user,
         source=actor.source,
     )
-    transaction.on_commit(request_dispatch)
+    if not _dispatch_requested():
+        transaction.on_commit(request_dispatch)
     return event
+
+
+def _dispatch_requested() -> bool:
+    """Whether this transaction already asks for a dispatch after commit: one task
+    delivers every event of the transaction, however many it emitted."""
+    connection = transaction.get_connection()
+    return any(
+        callback is request_dispatch for _sids, callback, _robust in connection.run_on_commit
+    )
 
 
 def request_dispatch() -> None:

@@ -223,3 +223,15 @@ def test_the_dispatch_task_delivers_everything_that_is_due(recorder):
     assert result.return_value == 3
     assert recorder.ids == [event.id for event in emitted]
     assert [event.payload["step"] for event in recorder.received] == [0, 1, 2]
+
+
+def test_one_transaction_asks_for_one_dispatch_however_many_events(
+    as_alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for number in range(3):
+            specimen = Specimen.objects.create(name=f"S{number}")
+            events.emit("specimen.created", obj=specimen, actor=as_alice)
+
+    assert callbacks == [events.request_dispatch]
+    assert OutboxEvent.objects.count() == 3
