@@ -90,7 +90,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+# Invitations use the same links; three days leaves time to answer one.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
@@ -183,3 +184,10 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# Phone numbers typed without a country code are read as numbers of this country.
+PHONE_REGION = config.env("RAPPORT_PHONE_REGION", "US").upper()
+if not (len(PHONE_REGION) == 2 and PHONE_REGION.isascii() and PHONE_REGION.isalpha()):
+    raise config.ConfigError(
+        "RAPPORT_PHONE_REGION", f"use a two-letter country code such as US, got {PHONE_REGION!r}"
+    )
