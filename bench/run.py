@@ -220,6 +220,218 @@ def bench_audited_writes(count: int) -> list[dict]:
     ]
 
 
+def percentile(timings: list[float], share: float) -> float:
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def seed_contacts(count: int) -> float:
+    """Demo people, then ``count`` contacts and a fifth as many companies through the demo's
+    fast path (``rapport demo --contacts``); returns the seconds the contacts took."""
+    from django.db import connection, transaction
+
+    from rapport.accounts.demo import load as load_people
+    from rapport.contacts.demo import load as load_contacts
+    from rapport.contacts.models import Company, Contact
+    from rapport.core.models import SearchEntry
+
+    tables = [SearchEntry._meta.db_table, Contact._meta.db_table, Company._meta.db_table]
+    with connection.cursor() as sql:
+        if connection.vendor == "postgresql":
+            sql.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        else:
+            for table in tables:
+                sql.execute(f"DELETE FROM {table}")
+    load_people(seed=1)
+    started = time.perf_counter()
+    with transaction.atomic():
+        load_contacts(seed=1, contacts=count)
+    return time.perf_counter() - started
+
+
+def search_queries(count: int) -> list[str]:
+    """What people type into the header box, drawn from the data: name prefixes, full
+    names, email prefixes, phones in national format, company words and typos."""
+    import random
+
+    import phonenumbers
+
+    from rapport.contacts.models import Contact
+
+    rng = random.Random(7)
+    top = Contact.objects.order_by("-pk").values_list("pk", flat=True).first()
+    picked = Contact.objects.filter(pk__in=rng.sample(range(1, top + 1), count)).select_related(
+        "company"
+    )
+    queries = []
+    for number, contact in enumerate(picked):
+        last = contact.last_name
+        kind = number % 7
+        if kind == 0:
+            queries.append(last[:4])
+        elif kind == 1:
+            queries.append(f"{contact.first_name} {last}")
+        elif kind == 2:
+            queries.append(contact.email.split("@")[0][:8])
+        elif kind == 3 and contact.phone:
+            parsed = phonenumbers.parse(contact.phone)
+            queries.append(
+                phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+            )
+        elif kind == 4 and contact.company:
+            queries.append(contact.company.name.split()[0])
+        elif kind == 5 and len(last) > 4:
+            queries.append(last[0] + last[2] + last[1] + last[3:])
+        else:
+            queries.append(contact.first_name[:3])
+    return queries
+
+
+def raw_search(expression: str, limit: int) -> None:
+    """The ceiling: the bare full-text query per object type, no scope, no rows to show."""
+    from django.db import connection
+
+    from rapport.core.search import registrations
+
+    if connection.vendor == "postgresql":
+        # The MATERIALIZED CTE keeps the planner on the GIN index (see core.search).
+        sql = (
+            "WITH m AS MATERIALIZED (SELECT object_id FROM core_searchentry "
+            "WHERE object_type = %s AND document @@ to_tsquery('simple', %s)) "
+            "SELECT object_id FROM m LIMIT %s"
+        )
+    else:
+        # CROSS JOIN keeps the full-text table in the outer loop (see core.search).
+        sql = (
+            "SELECT e.object_id FROM core_search_fts f CROSS JOIN core_searchentry e "
+            "ON e.id = f.rowid WHERE e.object_type = %s AND f.core_search_fts MATCH %s LIMIT %s"
+        )
+    with connection.cursor() as cursor:
+        for registration in registrations():
+            cursor.execute(sql, [registration.key, expression, limit])
+            cursor.fetchall()
+
+
+def bench_search(count: int, queries: list[str]) -> list[dict]:
+    """Global search at ``count`` contacts: the service for an admin and a sales rep, and the
+    header type-ahead over HTTP, against the bare full-text query."""
+    from django.test import Client
+
+    from rapport.accounts.models import User
+    from rapport.core import search
+
+    admin = User.objects.get(email="admin@example.com")
+    rep = User.objects.filter(role__slug="sales-rep").order_by("email").first()
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(admin)
+
+    def timings(action: Callable[[str], object]) -> list[float]:
+        spent = []
+        for query in queries:
+            started = time.perf_counter()
+            action(query)
+            spent.append(time.perf_counter() - started)
+        return spent
+
+    expressions = {query: search._expression(search.query_words(query)) for query in queries}
+    timings(lambda query: search.search(admin, query))  # warm the caches once
+    ceiling = timings(lambda query: raw_search(expressions[query], 8))
+    rows = []
+    for label, action in [
+        ("admin", lambda query: search.search(admin, query)),
+        ("sales rep, team scope", lambda query: search.search(rep, query)),
+        (
+            "admin, type-ahead over HTTP",
+            lambda query: client.get("/search/", {"q": query, "partial": "1"}),
+        ),
+    ]:
+        spent = timings(action)
+        for name, share in (("median", 0.5), ("p95", 0.95)):
+            rows.append(
+                result(
+                    f"global search {name} ({label})",
+                    count,
+                    percentile(spent, share),
+                    percentile(ceiling, share),
+                    f"{len(queries)} queries: name and email prefixes, full names, national "
+                    "phones, company words, typos; ceiling: bare full-text query per type",
+                )
+            )
+    return rows
+
+
+def bench_contact_list(count: int, repeat: int) -> list[dict]:
+    """A contact list page's query at ``count`` contacts: a sales rep's records (team scope),
+    one lifecycle stage, sorted by name, a keyset page of 50 from the middle; then the same
+    with a quick search. Against the same SELECT written by hand."""
+    from django.db import connection
+
+    from rapport.accounts.models import User
+    from rapport.contacts.models import Contact
+    from rapport.core import search
+    from rapport.core.pagination import encode_cursor, keyset_page
+    from rapport.core.permissions import scope, team_ids
+
+    rep = User.objects.filter(role__slug="sales-rep").order_by("email").first()
+    ordering = ["last_name", "first_name", "id"]
+    contacts = scope(
+        Contact.objects.filter(lifecycle_stage="customer").select_related("company"), rep
+    )
+    middle = contacts.order_by(*ordering).filter(last_name__gte="M").first()
+    cursor = encode_cursor(middle, ordering)
+    teams = team_ids(rep)
+    table = Contact._meta.db_table
+
+    def rapport_page(queryset) -> None:
+        keyset_page(queryset, ordering=ordering, cursor=cursor, limit=50)
+
+    def raw_page(extra: str = "", params: tuple = ()) -> None:
+        in_teams = ", ".join(["%s"] * len(teams))
+        with connection.cursor() as sql:
+            sql.execute(
+                f"SELECT c.*, co.* FROM {table} c LEFT JOIN contacts_company co "
+                "ON co.id = c.company_id WHERE c.deleted_at IS NULL "
+                "AND c.lifecycle_stage = 'customer' AND (c.owner_id = %s "
+                f"OR c.team_id IN ({in_teams}) OR c.owner_id IN (SELECT user_id FROM "
+                f"accounts_user_teams WHERE team_id IN ({in_teams}))) {extra}"
+                "AND (c.last_name, c.first_name, c.id) > (%s, %s, %s) "
+                "ORDER BY c.last_name, c.first_name, c.id LIMIT 51",
+                [rep.pk, *teams, *teams, *params, middle.last_name, middle.first_name, middle.pk],
+            )
+            sql.fetchall()
+
+    quick = "ann"
+    expression = search._expression(search.query_words(quick))
+    if connection.vendor == "postgresql":
+        matching = (
+            "AND c.id IN (SELECT object_id FROM core_searchentry WHERE object_type = "
+            "'contacts.contact' AND document @@ to_tsquery('simple', %s)) "
+        )
+    else:
+        matching = (
+            "AND c.id IN (SELECT e.object_id FROM core_search_fts f CROSS JOIN core_searchentry e "
+            "ON e.id = f.rowid WHERE e.object_type = 'contacts.contact' "
+            "AND f.core_search_fts MATCH %s) "
+        )
+    searched = search.filter_queryset(contacts, quick)
+    return [
+        result(
+            "contact list page query (rep scope, stage filter, name sort, keyset 50)",
+            count,
+            best_of(repeat, lambda: rapport_page(contacts)),
+            best_of(repeat, raw_page),
+            "ceiling: the same SELECT written by hand",
+        ),
+        result(
+            f"contact list page query with quick search “{quick}”",
+            count,
+            best_of(repeat, lambda: rapport_page(searched)),
+            best_of(repeat, lambda: raw_page(matching, (expression,))),
+            "ceiling: the same SELECT and full-text subquery written by hand",
+        ),
+    ]
+
+
 def empty_tables() -> None:
     """Start from empty tables (roles stay: they ship as data)."""
     from rapport.accounts.models import Team, User
@@ -263,6 +475,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="outbox events to dispatch")
     parser.add_argument("--writes", type=int, default=1_000, help="audited creates to time")
     parser.add_argument("--repeat", type=int, default=20, help="timings per query benchmark")
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        default=0,
+        help="also build this many contacts (demo fast path) and time global search and a\n"
+        "contact list page query on them (e.g. 1000000)",
+    )
+    parser.add_argument(
+        "--search-queries", type=int, default=300, help="queries timed per search benchmark"
+    )
     args = parser.parse_args()
 
     configure_environment()
@@ -280,6 +502,13 @@ def main() -> None:
         *bench_outbox(args.events),
         *bench_audited_writes(args.writes),
     ]
+    if args.contacts:
+        seconds = seed_contacts(args.contacts)
+        print(f"{args.contacts:,} contacts built and indexed in {seconds:.0f} s", file=sys.stderr)
+        results += [
+            *bench_search(args.contacts, search_queries(args.search_queries)),
+            *bench_contact_list(args.contacts, args.repeat),
+        ]
     write_results(results, database, args.rows)
     for item in results:
         print(

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("rapport.web.urls")),
     path("", include("rapport.core.urls")),
     path("", include("rapport.accounts.urls")),
+    path("", include("rapport.contacts.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -35,14 +35,16 @@ class Role(TimestampedModel):
     """
 
     slug = models.SlugField(max_length=50, unique=True)
-    name = models.CharField(max_length=100, unique=True)
-    description = models.CharField(max_length=300, blank=True)
-    is_admin = models.BooleanField(default=False)
-    permissions = models.JSONField(default=dict, blank=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    is_admin = models.BooleanField(_("admin"), default=False)
+    permissions = models.JSONField(_("permissions"), default=dict, blank=True)
     is_system = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
 
     def __str__(self) -> str:
         return self.name
@@ -55,18 +57,21 @@ class Role(TimestampedModel):
 class Team(TimestampedModel, VersionedModel):
     """A group of users who share records (the ``team`` scope)."""
 
-    name = models.CharField(max_length=100, unique=True)
-    description = models.CharField(max_length=300, blank=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="managed_teams",
+        verbose_name=_("manager"),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
 
     def __str__(self) -> str:
         return self.name
@@ -99,6 +104,8 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["first_name", "last_name", "email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
@@ -119,17 +126,21 @@ class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
-    scope = models.CharField(max_length=20, choices=TokenScope.choices, default=TokenScope.READ)
+    scope = models.CharField(
+        _("access"), max_length=20, choices=TokenScope.choices, default=TokenScope.READ
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

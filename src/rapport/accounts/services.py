@@ -21,6 +21,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
@@ -239,8 +240,10 @@ def send_invitation(user: User, *, actor: Actor, base_url: str) -> None:
         "link": base_url.rstrip("/") + path,
         "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
     }
-    subject = render_to_string("accounts/email/invitation_subject.txt", context)
-    body = render_to_string("accounts/email/invitation.txt", context)
+    # In the language the admin chose for the new user, who reads it, not the admin's own.
+    with translation.override(user.language):
+        subject = render_to_string("accounts/email/invitation_subject.txt", context)
+        body = render_to_string("accounts/email/invitation.txt", context)
     send_mail(" ".join(subject.split()), body, None, [user.email])
 
 

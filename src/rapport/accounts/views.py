@@ -17,6 +17,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -144,6 +145,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
+            # Confirm in the language just chosen, as the next page will be.
+            translation.activate(request.user.language)
             messages.success(request, _("Your profile is saved."))
             return redirect("accounts:profile")
     return render_profile(request, form=form)

@@ -6,3 +6,13 @@ class ContactsConfig(AppConfig):
     name = "rapport.contacts"
     label = "contacts"
     verbose_name = _("Contacts")
+
+    def ready(self) -> None:
+        # Registers companies and contacts with global search, and the export job.
+        from rapport.contacts import exports, search  # noqa: F401
+        from rapport.web.navigation import Item, add_item, admins
+
+        add_item("main", Item(_("Companies"), "contacts:company_list"))
+        add_item("main", Item(_("Contacts"), "contacts:contact_list"))
+        add_item("main", Item(_("Lists"), "contacts:list_index"))
+        add_item("settings", Item(_("Tags"), "contacts:tag_list", admins), position=4)

@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.accounts.models import User
 from rapport.core.models import AuditAction, CustomFieldDefinition, FieldType, Source
@@ -34,7 +36,7 @@ def record_type_choices() -> list[tuple[int, str]]:
     return [
         (
             ContentType.objects.get_for_model(model).pk,
-            str(model._meta.verbose_name_plural).capitalize(),
+            capfirst(model._meta.verbose_name_plural),
         )
         for model in record_models()
     ]
@@ -44,7 +46,7 @@ class CustomFieldForm(forms.Form):
     content_type = forms.TypedChoiceField(label=_("Object type"), coerce=int)
     label = forms.CharField(label=_("Label"), max_length=100)
     key = forms.CharField(
-        label=_("Key"),
+        label=pgettext_lazy("custom field", "Key"),
         max_length=60,
         help_text=_("Name in the API and in imports: lower case letters, digits and _."),
     )
@@ -147,7 +149,7 @@ class AuditFilterForm(forms.Form):
             + ["accounts", "core"]
         ).order_by("app_label", "model")
         self.fields["object_type"].choices = [("", _("Any"))] + [
-            (f"{content_type.app_label}.{content_type.model}", content_type.name.capitalize())
+            (f"{content_type.app_label}.{content_type.model}", capfirst(content_type.name))
             for content_type in audited
         ]
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.text import capfirst
 
 from rapport.core.models import AuditEntry, CustomFieldDefinition
 
@@ -93,7 +94,7 @@ def describe_entries(
                 continue
             field = _field(models_of[entry.pk], name)
             label = (
-                str(field.verbose_name).capitalize()
+                capfirst(field.verbose_name)
                 if field is not None and hasattr(field, "verbose_name")
                 else name
             )

@@ -41,7 +41,7 @@ from django.utils.translation import ngettext
 from rapport.core.actors import Actor
 from rapport.core.audit import filter_entries
 from rapport.core.forms import AuditFilterForm
-from rapport.core.models import AuditEntry, Job, JobStatus
+from rapport.core.models import AuditEntry, Job, JobStatus, WorkerHeartbeat
 from rapport.core.permissions import require_admin
 
 if TYPE_CHECKING:
@@ -143,6 +143,31 @@ def job_cancel(job: Job, *, actor: Actor) -> Job:
     return job
 
 
+_this_worker = ""
+
+
+def set_worker(worker_id: str) -> None:
+    """Name the worker process that runs jobs from now on (``rapport worker`` does)."""
+    global _this_worker
+    _this_worker = worker_id
+
+
+def fail_abandoned_jobs(*, alive_since: datetime.datetime) -> int:
+    """Mark failed the running jobs whose worker has not reported since ``alive_since``:
+    it was killed or lost, and nothing else would ever finish them."""
+    alive = WorkerHeartbeat.objects.filter(seen_at__gte=alive_since).values("worker_id")
+    abandoned = (
+        Job.objects.filter(status=JobStatus.RUNNING)
+        .exclude(worker_id="")
+        .exclude(worker_id__in=alive)
+    )
+    return abandoned.update(
+        status=JobStatus.FAILED,
+        message=_("The worker running this job stopped before it finished. Start it again."),
+        finished_at=timezone.now(),
+    )
+
+
 def job_run(job_id: str) -> None:
     """Run a queued job to its end: succeeded, failed or cancelled.
 
@@ -150,7 +175,7 @@ def job_run(job_id: str) -> None:
     started, or run already by an earlier delivery of the same task).
     """
     started = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+        status=JobStatus.RUNNING, started_at=timezone.now(), worker_id=_this_worker
     )
     if not started:
         return

@@ -226,6 +226,8 @@ class OutboxEvent(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["status", "available_at"], name="outbox_due_idx"),
+            # Dispatchers walk pending events in id order and stop at a batch.
+            models.Index(fields=["status", "id"], name="outbox_pending_idx"),
             models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="outbox_agg_idx"),
         ]
 
@@ -262,6 +264,8 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True)
     result_file = models.FileField(upload_to="jobs/", blank=True)
     task_result_id = models.CharField(max_length=64, blank=True)
+    # The worker running it, so a job whose worker died can be marked failed.
+    worker_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -370,3 +374,47 @@ class SavedView(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SearchEntry(models.Model):
+    """One searchable record in the global search index (kept by ``core.search``).
+
+    ``text`` holds the record's words, folded and space-separated. The
+    full-text index over it lives outside Django's model: on SQLite an FTS5
+    table (``core_search_fts``) that triggers keep in step with this table,
+    on PostgreSQL a generated ``document`` tsvector column with a GIN index
+    (migration ``0003_search``). A migration that rebuilds this table on
+    SQLite must create those triggers again.
+
+    ``owner_id`` and ``team_id`` copy the record's, so a search can apply
+    permission scopes inside the index before it picks the top hits.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    object_type = models.CharField(max_length=100)
+    object_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    team_id = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "object_id"], name="searchentry_unique_object"
+            )
+        ]
+        verbose_name_plural = "search entries"
+
+    def __str__(self) -> str:
+        return f"{self.object_type}:{self.object_id}"
+
+
+class SearchTerm(models.Model):
+    """A word that occurs in the search index: the vocabulary typo-tolerant search
+    picks close words from when a query's own words find nothing."""
+
+    id = models.BigAutoField(primary_key=True)
+    term = models.CharField(max_length=40, unique=True)
+
+    def __str__(self) -> str:
+        return self.term

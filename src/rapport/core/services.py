@@ -2,7 +2,8 @@
 
 Domain services (contacts, deals, tickets…) call these after their own rules,
 so every record gets the same permission checks, validation, custom-field
-handling, version bump, audit entry and domain event, in one transaction.
+handling, version bump, audit entry, domain event and search entry, in one
+transaction.
 Events are named ``<model_name>.<verb>``: ``contact.created``,
 ``deal.updated``, ``ticket.deleted``, ``ticket.restored``, ``ticket.purged``.
 """
@@ -18,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rapport.core import search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, diff, snapshot
 from rapport.core.customfields import validate_custom
@@ -44,11 +46,11 @@ PROTECTED_FIELDS = frozenset(
 )
 
 
-def _event(obj: Record, verb: str) -> str:
+def event_name(obj: Record, verb: str) -> str:
     return f"{obj._meta.model_name}.{verb}"
 
 
-def _assign(obj: Record, values: Mapping[str, Any]) -> None:
+def assign_values(obj: Record, values: Mapping[str, Any]) -> None:
     editable = {field.name for field in obj._meta.concrete_fields} - PROTECTED_FIELDS
     unknown = set(values) - editable
     if unknown:
@@ -57,7 +59,7 @@ def _assign(obj: Record, values: Mapping[str, Any]) -> None:
         setattr(obj, name, value)
 
 
-def _validate(obj: Record, custom: Mapping[str, Any] | None, *, creating: bool) -> None:
+def validate_record(obj: Record, custom: Mapping[str, Any] | None, *, creating: bool) -> None:
     """Model field validation and custom fields together, so one error report names all."""
     errors: dict[str, list[str]] = {}
     try:
@@ -75,7 +77,7 @@ def _validate(obj: Record, custom: Mapping[str, Any] | None, *, creating: bool) 
         raise ValidationError(errors)
 
 
-def _lock(obj: RecordT, expected_version: int | None) -> RecordT:
+def lock_record(obj: RecordT, expected_version: int | None) -> RecordT:
     """Re-read ``obj`` under a row lock and check the caller saw its latest version."""
     locked = type(obj).all_objects.select_for_update().get(pk=obj.pk)
     if expected_version is not None and locked.version != expected_version:
@@ -94,16 +96,17 @@ def record_create(
     if not can_create(actor.user, model):
         raise PermissionDenied
     obj = model()
-    _assign(obj, values)
+    assign_values(obj, values)
     if obj.owner_id is None and actor.user is not None:
         obj.owner = actor.user
     obj.created_by = obj.updated_by = actor.user
-    _validate(obj, custom, creating=True)
+    validate_record(obj, custom, creating=True)
     with transaction.atomic():
         obj.save()
         changes = diff({}, snapshot(obj))
         audit_log(actor=actor, action=AuditAction.CREATE, obj=obj, changes=changes)
-        emit(_event(obj, "created"), obj=obj, actor=actor, payload={"fields": sorted(changes)})
+        emit(event_name(obj, "created"), obj=obj, actor=actor, payload={"fields": sorted(changes)})
+        search.index(obj)
     return obj
 
 
@@ -122,10 +125,10 @@ def record_update(
     if obj.is_deleted:
         raise Http404
     with transaction.atomic():
-        obj = _lock(obj, expected_version)
+        obj = lock_record(obj, expected_version)
         before = snapshot(obj)
-        _assign(obj, values or {})
-        _validate(obj, custom, creating=False)
+        assign_values(obj, values or {})
+        validate_record(obj, custom, creating=False)
         changes = diff(before, snapshot(obj))
         if not changes:
             return obj
@@ -133,7 +136,8 @@ def record_update(
         obj.updated_by = actor.user
         obj.save()
         audit_log(actor=actor, action=AuditAction.UPDATE, obj=obj, changes=changes)
-        emit(_event(obj, "updated"), obj=obj, actor=actor, payload={"changes": changes})
+        emit(event_name(obj, "updated"), obj=obj, actor=actor, payload={"changes": changes})
+        search.index(obj)
     return obj
 
 
@@ -143,7 +147,7 @@ def record_delete(obj: RecordT, *, actor: Actor, expected_version: int | None = 
     if obj.is_deleted:
         raise Http404
     with transaction.atomic():
-        obj = _lock(obj, expected_version)
+        obj = lock_record(obj, expected_version)
         obj.deleted_at = timezone.now()
         obj.deleted_by = actor.user
         obj.version += 1
@@ -154,7 +158,8 @@ def record_delete(obj: RecordT, *, actor: Actor, expected_version: int | None = 
             obj=obj,
             changes={"deleted_at": [None, obj.deleted_at.isoformat()]},
         )
-        emit(_event(obj, "deleted"), obj=obj, actor=actor)
+        emit(event_name(obj, "deleted"), obj=obj, actor=actor)
+        search.index(obj)
     return obj
 
 
@@ -164,7 +169,7 @@ def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
     if not obj.is_deleted:
         raise ValidationError(_("This record is not in the trash."))
     with transaction.atomic():
-        obj = _lock(obj, None)
+        obj = lock_record(obj, None)
         deleted_at = obj.deleted_at
         obj.deleted_at = None
         obj.deleted_by = None
@@ -176,7 +181,8 @@ def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
             obj=obj,
             changes={"deleted_at": [deleted_at.isoformat(), None]},
         )
-        emit(_event(obj, "restored"), obj=obj, actor=actor)
+        emit(event_name(obj, "restored"), obj=obj, actor=actor)
+        search.index(obj)
     return obj
 
 
@@ -187,5 +193,6 @@ def record_purge(obj: Record, *, actor: Actor) -> None:
         raise ValidationError(_("Move the record to the trash before deleting it for good."))
     with transaction.atomic():
         audit_log(actor=actor, action=AuditAction.PURGE, obj=obj, changes={})
-        emit(_event(obj, "purged"), obj=obj, actor=actor, payload={"label": str(obj)})
+        emit(event_name(obj, "purged"), obj=obj, actor=actor, payload={"label": str(obj)})
+        search.remove(obj)
         obj.delete()

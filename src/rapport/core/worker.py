@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from rq import Queue
 from rq.job import Job
 from rq.worker import SimpleWorker
 
+from rapport.core import jobs
+from rapport.core.health import HEARTBEAT_FRESH_FOR
 from rapport.core.models import WorkerHeartbeat
 from rapport.core.tasks import dispatch_until_empty
 
@@ -87,11 +90,16 @@ class Worker:
 
     def run(self) -> None:
         """Work until stopped by a signal, or, in burst mode, until nothing is left."""
+        # Until the task runner installs its own handlers, a stop signal still
+        # goes through the ``finally`` below (which removes the heartbeat).
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, exit_quietly)
+        jobs.set_worker(self.worker_id)
         self.beat()
         stopping = threading.Event()
         threads = [
             Periodic("heartbeat", self.beat, self.heartbeat_interval, stopping),
-            Periodic("outbox", self.deliver_events, self.outbox_interval, stopping),
+            Periodic("sweep", self.sweep, self.outbox_interval, stopping),
         ]
         if not self.burst:
             for thread in threads:
@@ -100,7 +108,7 @@ class Worker:
         try:
             self.run_tasks()
             if self.burst:
-                self.deliver_events()
+                self.sweep()
         finally:
             stopping.set()
             for thread in threads:
@@ -120,10 +128,14 @@ class Worker:
             },
         )
 
-    def deliver_events(self) -> None:
+    def sweep(self) -> None:
+        """Deliver pending events and fail the jobs of workers that died."""
         delivered = dispatch_until_empty(worker_id=self.worker_id)
         if delivered:
             logger.info("worker %s delivered %d events", self.worker_id, delivered)
+        failed = jobs.fail_abandoned_jobs(alive_since=timezone.now() - HEARTBEAT_FRESH_FOR)
+        if failed:
+            logger.warning("worker %s marked %d abandoned jobs failed", self.worker_id, failed)
 
     def run_tasks(self) -> None:
         if uses_redis():
@@ -179,6 +191,10 @@ class RapportRQWorker(SimpleWorker):
             super().execute_job(job, queue)
         finally:
             close_old_connections()
+
+
+def exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def uses_redis() -> bool:

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 Visible = Callable[[HttpRequest], bool]
 
@@ -41,7 +42,7 @@ class Section:
 
 
 SECTIONS: list[Section] = [
-    Section("main", _("Workspace"), [Item(_("Home"), "web:home")]),
+    Section("main", _("Workspace"), [Item(pgettext_lazy("home page", "Home"), "web:home")]),
     Section(
         "work", _("My work"), [Item(_("Jobs"), "core:job_list"), Item(_("Trash"), "core:trash")]
     ),

@@ -13,6 +13,7 @@ from rapport.web.home import admin_status, getting_started
 
 RECENT_CHANGES = 8
 RECENT_JOBS = 5
+SUGGESTIONS_PER_TYPE = 5
 
 
 @login_required
@@ -32,17 +33,21 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
+    """The search page; with ``partial=1``, the header box's type-ahead list alone."""
     query = request.GET.get("q", "")[:200]
-    groups = global_search.search(request.user, query)
-    return render(
-        request,
-        "web/search.html",
-        {
-            "search_query": query,
-            "groups": groups,
-            "too_short": 0 < len(query.strip()) < global_search.MIN_QUERY_LENGTH,
-        },
+    partial = bool(request.GET.get("partial"))
+    groups = global_search.search(
+        request.user,
+        query,
+        limit_per_type=SUGGESTIONS_PER_TYPE if partial else global_search.RESULTS_PER_TYPE,
     )
+    context = {
+        "search_query": query,
+        "groups": groups,
+        "too_short": 0 < len(query.strip()) < global_search.MIN_QUERY_LENGTH,
+    }
+    template = "web/_search_suggestions.html" if partial else "web/search.html"
+    return render(request, template, context)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

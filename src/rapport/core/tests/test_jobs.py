@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from rapport.core import jobs
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, snapshot
 from rapport.core.jobs import JobCancelled, JobError, job_cancel, job_handler, job_start
-from rapport.core.models import AuditAction, Job, JobStatus, Source
+from rapport.core.models import AuditAction, Job, JobStatus, Source, WorkerHeartbeat
 from rapport.testing.models import Specimen
 
 pytestmark = pytest.mark.django_db
@@ -400,3 +402,21 @@ def test_only_the_owner_downloads_an_audit_export(run, as_admin, admin, alice):
     response = client_for(admin).get(reverse("core:job_download", args=[job.pk]))
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"id,at,actor_id,actor,")
+
+
+def test_a_job_whose_worker_died_is_marked_failed(alice):
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        worker_id="alive", hostname="h", pid=1, started_at=now, seen_at=now
+    )
+    running = {"alive": None, "gone": None, "": None}
+    for worker_id in running:
+        running[worker_id] = Job.objects.create(
+            owner=alice, kind="k", title="t", status=JobStatus.RUNNING, worker_id=worker_id
+        )
+
+    assert jobs.fail_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == 1
+
+    statuses = {key: Job.objects.get(pk=job.pk).status for key, job in running.items()}
+    assert statuses == {"alive": "running", "gone": "failed", "": "running"}
+    assert "stopped before it finished" in Job.objects.get(pk=running["gone"].pk).message

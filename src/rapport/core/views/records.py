@@ -11,6 +11,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -40,7 +41,7 @@ def trash(request: HttpRequest) -> HttpResponse:
     types = [
         {
             "label": model._meta.label_lower,
-            "name": str(model._meta.verbose_name_plural).capitalize(),
+            "name": capfirst(model._meta.verbose_name_plural),
         }
         for model in record_models()
     ]
@@ -176,7 +177,7 @@ def customfield_list(request: HttpRequest) -> HttpResponse:
         content_type = ContentType.objects.get_for_model(model)
         groups.append(
             {
-                "name": str(model._meta.verbose_name_plural).capitalize(),
+                "name": capfirst(model._meta.verbose_name_plural),
                 "definitions": [d for d in definitions if d.content_type_id == content_type.pk],
             }
         )

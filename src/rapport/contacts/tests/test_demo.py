@@ -1,0 +1,116 @@
+"""``rapport demo`` fills contacts and companies, quickly with ``--contacts N``, and
+indexes them for search."""
+
+from __future__ import annotations
+
+import io
+
+import phonenumbers
+import pytest
+from django.core.management import CommandError, call_command
+
+from rapport.accounts.models import Team, User
+from rapport.contacts.models import (
+    Company,
+    Contact,
+    ContactEmail,
+    ListMembership,
+    Phone,
+    StaticList,
+    Tag,
+)
+from rapport.core import search
+from rapport.core.models import AuditEntry, SearchEntry
+
+
+def run_demo(*args: str) -> None:
+    call_command("demo", *args, stdout=io.StringIO())
+
+
+def snapshot() -> list[tuple]:
+    owners = dict(User.objects.values_list("pk", "email"))
+    return sorted(
+        (first, last, email, phone, stage, owners.get(owner), company)
+        for first, last, email, phone, stage, owner, company in Contact.objects.values_list(
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "lifecycle_stage",
+            "owner_id",
+            "company__name",
+        )
+    )
+
+
+def empty_database() -> None:
+    for model in (Contact, Company, Tag, StaticList, User, Team):
+        model.objects.all().delete()
+    SearchEntry.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_the_default_demo_builds_thousands_of_realistic_records():
+    run_demo("--seed", "2")
+
+    contacts = Contact.objects.count()
+    assert 1_000 <= contacts <= 10_000
+    assert Company.objects.count() == contacts // 5
+    assert ContactEmail.objects.filter(is_primary=True).count() == contacts
+    assert (
+        Phone.objects.filter(contact__isnull=False).count()
+        == Contact.objects.exclude(phone="").count()
+    )
+    assert Contact.objects.filter(email__contains="@", phone__startswith="+").exists()
+    reps = User.objects.filter(role__slug__in=["sales-rep", "sales-manager"])
+    assert Contact.objects.values("owner").distinct().count() == reps.count()
+    assert not Contact.objects.filter(owner__isnull=True).exists()
+    assert Contact.objects.filter(tags__isnull=False).exists()
+    assert ListMembership.objects.count() > 0
+    assert StaticList.objects.count() == 4
+    assert SearchEntry.objects.filter(object_type="contacts.contact").count() == contacts
+
+
+@pytest.mark.django_db
+def test_the_demo_is_deterministic_per_seed():
+    run_demo("--seed", "5", "--contacts", "300")
+    first = snapshot()
+    empty_database()
+
+    run_demo("--seed", "5", "--contacts", "300")
+
+    assert snapshot() == first
+    empty_database()
+    run_demo("--seed", "6", "--contacts", "300")
+    assert snapshot() != first
+
+
+@pytest.mark.django_db
+def test_the_quick_path_builds_n_contacts_indexed_for_search_without_audit_entries():
+    run_demo("--contacts", "2000")
+
+    assert Contact.objects.count() == 2_000
+    assert Company.objects.count() == 400
+    assert SearchEntry.objects.filter(object_type="contacts.contact").count() == 2_000
+    assert SearchEntry.objects.filter(object_type="contacts.company").count() == 400
+    assert not AuditEntry.objects.filter(content_type__app_label="contacts").exists()
+
+    contact = Contact.objects.exclude(phone="").select_related("company").order_by("pk")[10]
+    admin = User.objects.get(email="admin@example.com")
+    national = phonenumbers.format_number(
+        phonenumbers.parse(contact.phone), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    for query in (contact.last_name, contact.email, contact.phone, national):
+        hits = search.filter_queryset(Contact.objects.all(), query)
+        assert hits.filter(pk=contact.pk).exists(), query
+    groups = search.search(admin, f"{contact.first_name} {contact.last_name}")
+    assert groups[0].key == "contacts.contact"
+
+
+@pytest.mark.django_db
+def test_zero_contacts_is_allowed_and_negative_is_refused():
+    run_demo("--contacts", "0")
+    assert Contact.objects.count() == 0
+
+    with pytest.raises(CommandError):
+        call_command("demo", "--contacts", "-1", stdout=io.StringIO())
