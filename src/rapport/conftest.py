@@ -7,6 +7,8 @@ in another team). ``admin`` holds the admin role.
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -16,6 +18,7 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client
+from playwright.sync_api import Page, sync_playwright
 
 from rapport.accounts.models import Role, Team, User
 from rapport.core.actors import Actor
@@ -125,3 +128,41 @@ def smtp_server(settings) -> Iterator[_Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A page in Debian's chromium, driven by Playwright (tests marked ``browser``)."""
+    # Playwright's sync API runs an event loop in this thread; tests touch the
+    # database only before the browser starts and after it is done.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def log_in(page: Page, base_url: str, email: str) -> None:
+    """Sign in through the login form and land on the home page."""
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")

@@ -3,9 +3,7 @@ users, teams and roles. Thin: parse a form, call ``accounts.services``, render."
 
 from __future__ import annotations
 
-import functools
 import smtplib
-from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -41,7 +39,7 @@ from rapport.accounts.models import ApiToken, Role, Team, User
 from rapport.core.actors import Actor
 from rapport.core.exceptions import VersionConflict
 from rapport.core.forms import apply_service_errors
-from rapport.core.permissions import require_admin
+from rapport.web.decorators import admin_required
 
 USERS_PER_PAGE = 50
 # Past this many pages the filters are the way to find someone; it also keeps offsets sane.
@@ -49,20 +47,6 @@ MAX_USER_PAGES = 200
 # The raw secret of a token just created, kept for the one page view that shows it.
 NEW_TOKEN_SESSION_KEY = "accounts:new_token"
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
-
-View = Callable[..., HttpResponse]
-
-
-def admin_required(view: View) -> View:
-    """Sign-in for visitors, 403 for signed-in users who are not admins."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        require_admin(request.user)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def posted(request: HttpRequest) -> QueryDict | None:
@@ -352,7 +336,7 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("accounts:team_list")
     return render(
         request,
-        "accounts/confirm_delete.html",
+        "web/confirm_delete.html",
         {
             "form": form,
             "object": team,
@@ -435,7 +419,7 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("accounts:role_list")
     return render(
         request,
-        "accounts/confirm_delete.html",
+        "web/confirm_delete.html",
         {
             "form": form,
             "object": role,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,23 +18,12 @@ from rapport.contacts.models import Contact, StaticList, Tag
 from rapport.core.actors import Actor
 from rapport.core.forms import apply_service_errors
 from rapport.core.pagination import keyset_page
-from rapport.core.permissions import can, can_create, get_visible_or_404, require_admin
+from rapport.core.permissions import can, can_create, get_visible_or_404
+from rapport.web.decorators import admin_required
 
 LISTS_PER_PAGE = 50
 MEMBERS_PER_PAGE = 50
 MEMBER_ORDERING = ["last_name", "first_name", "id"]
-
-View = Callable[..., HttpResponse]
-
-
-def admin_required(view: View) -> View:
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        require_admin(request.user)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # Tags -----------------------------------------------------------------------------------
@@ -87,7 +73,7 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("contacts:tag_list")
     return render(
         request,
-        "contacts/confirm_delete.html",
+        "web/confirm_delete.html",
         {
             "title": _("Delete the tag “%(name)s”?") % {"name": tag.name},
             "explanation": _(
@@ -194,7 +180,7 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("contacts:list_index")
     return render(
         request,
-        "contacts/confirm_delete.html",
+        "web/confirm_delete.html",
         {
             "title": _("Delete the list “%(name)s”?") % {"name": static_list.name},
             "explanation": _("Its contacts stay; only the list goes."),

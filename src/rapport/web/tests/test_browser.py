@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from rapport.conftest import PASSWORD
+from rapport.conftest import log_in
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
-@pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop in this thread; the test itself
-    # only touches the database before the browser starts.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        yield context.new_page()
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-def log_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/")
-    expect(page).to_have_url(f"{base_url}/login/?next=/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_log_in_see_home_and_log_out(page: Page, live_server, alice) -> None:
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(f"{live_server.url}/login/?next=/")
     log_in(page, live_server.url, alice.email)
 
     expect(page).to_have_url(f"{live_server.url}/")
