@@ -225,10 +225,13 @@ class OutboxEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["status", "available_at"], name="outbox_due_idx"),
             # Dispatchers walk pending events in id order and stop at a batch.
             models.Index(fields=["status", "id"], name="outbox_pending_idx"),
-            models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="outbox_agg_idx"),
+            # "Is an earlier event of this record still pending?" — asked for every candidate.
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "status", "id"],
+                name="outbox_record_idx",
+            ),
         ]
 
     def __str__(self) -> str:
