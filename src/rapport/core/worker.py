@@ -95,17 +95,17 @@ class Worker:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, exit_quietly)
         jobs.set_worker(self.worker_id)
-        self.beat()
         stopping = threading.Event()
         threads = [
             Periodic("heartbeat", self.beat, self.heartbeat_interval, stopping),
             Periodic("sweep", self.sweep, self.outbox_interval, stopping),
         ]
-        if not self.burst:
-            for thread in threads:
-                thread.start()
-        logger.info("worker %s started on queues %s", self.worker_id, ",".join(self.queues))
         try:
+            self.beat()
+            if not self.burst:
+                for thread in threads:
+                    thread.start()
+            logger.info("worker %s started on queues %s", self.worker_id, ",".join(self.queues))
             self.run_tasks()
             if self.burst:
                 self.sweep()

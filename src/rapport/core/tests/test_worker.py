@@ -92,13 +92,14 @@ def test_events_committed_while_no_worker_lives_are_delivered_by_the_next_worker
 def test_a_worker_reports_itself_and_removes_its_heartbeat_when_stopped(start, stop_signal):
     worker = start(*WORKER)
 
-    wait_until(WorkerHeartbeat.objects.exists, process=worker)
-    beat = WorkerHeartbeat.objects.get()
+    mine = WorkerHeartbeat.objects.filter(pid=worker.popen.pid)
+    wait_until(mine.exists, process=worker)
+    beat = mine.get()
     assert beat.pid == worker.popen.pid
     assert health.report()["checks"]["worker"]["workers"] == 1
 
     assert worker.stop(stop_signal) == 0
-    assert not WorkerHeartbeat.objects.exists()
+    assert not mine.exists(), list(WorkerHeartbeat.objects.values("pid", "worker_id"))
 
 
 def test_the_worker_runs_a_queued_job(start, settings):
