@@ -8,8 +8,10 @@ import io
 import phonenumbers
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from rapport.accounts.models import Team, User
+from rapport.contacts import services
 from rapport.contacts.models import (
     Company,
     Contact,
@@ -20,7 +22,8 @@ from rapport.contacts.models import (
     Tag,
 )
 from rapport.core import search
-from rapport.core.models import AuditEntry, SearchEntry
+from rapport.core.actors import Actor
+from rapport.core.models import AuditEntry, SearchEntry, Source
 
 
 def run_demo(*args: str) -> None:
@@ -105,6 +108,28 @@ def test_the_quick_path_builds_n_contacts_indexed_for_search_without_audit_entri
         assert hits.filter(pk=contact.pk).exists(), query
     groups = search.search(admin, f"{contact.first_name} {contact.last_name}")
     assert groups[0].key == "contacts.contact"
+
+
+def indexes_of(model) -> set[str]:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {name for name, details in found.items() if details["index"]}
+
+
+@pytest.mark.django_db
+def test_the_quick_path_leaves_indexes_and_id_sequences_as_services_need_them():
+    before = {model: indexes_of(model) for model in (Contact, Company, SearchEntry)}
+
+    run_demo("--contacts", "500")
+
+    assert {model: indexes_of(model) for model in before} == before
+    admin = User.objects.get(email="admin@example.com")
+    contact = services.contact_create(
+        actor=Actor(user=admin, source=Source.CLI),
+        values={"first_name": "Zebulon", "last_name": "Quarrie"},
+    )
+    assert contact.pk > 500
+    assert [group.key for group in search.search(admin, "zebulon")] == ["contacts.contact"]
 
 
 @pytest.mark.django_db

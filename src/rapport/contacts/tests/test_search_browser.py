@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from rapport.conftest import log_in
 from rapport.contacts import services
-from rapport.web.tests.test_browser import log_in, page  # noqa: F401 - the page fixture
 
 pytestmark = [
     pytest.mark.browser,
@@ -15,9 +15,7 @@ pytestmark = [
 
 
 def test_type_ahead_suggestions_are_picked_with_arrows_and_enter(
-    page: Page,  # noqa: F811 - the fixture imported above
-    live_server,
-    as_alice,
+    page: Page, live_server, as_alice
 ) -> None:
     acme = services.company_create(actor=as_alice, values={"name": "Acme Rockets"})
     annabel = services.contact_create(
