@@ -450,6 +450,8 @@ def empty_tables() -> None:
 
 
 def write_results(results: list[dict], database: str, rows: int) -> None:
+    """Keep this database's run in ``results-<database>.json`` and rebuild RESULTS.md
+    from every database's latest run."""
     payload = {
         "database": database,
         "python": platform.python_version(),
@@ -457,21 +459,27 @@ def write_results(results: list[dict], database: str, rows: int) -> None:
         "audit_rows": rows,
         "results": results,
     }
-    (HERE / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (HERE / f"results-{database}.json").write_text(json.dumps(payload, indent=2) + "\n")
     lines = [
         "# Benchmark results",
         "",
-        f"`make bench` on {database}, Python {payload['python']} ({payload['machine']}).",
-        "Times are medians; the ratio is Rapport's time over the ceiling measured in the same run.",
-        "",
-        "| Benchmark | Rows | Rapport (ms) | Ceiling (ms) | Ratio | Note |",
-        "|---|---:|---:|---:|---:|---|",
+        "`make bench` (add `--contacts 1000000` for the contact figures). Times are medians",
+        "unless named p95; the ratio is Rapport's time over the ceiling measured in the same run.",
     ]
-    for item in results:
-        lines.append(
+    for path in sorted(HERE.glob("results-*.json")):
+        run = json.loads(path.read_text())
+        lines += [
+            "",
+            f"## {run['database']} (Python {run['python']}, {run['machine']})",
+            "",
+            "| Benchmark | Rows | Rapport (ms) | Ceiling (ms) | Ratio | Note |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        lines += [
             f"| {item['name']} | {item['rows']:,} | {item['rapport_ms']} | {item['ceiling_ms']} "
             f"| {item['ratio']} | {item['note']} |"
-        )
+            for item in run["results"]
+        ]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
