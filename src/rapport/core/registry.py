@@ -5,6 +5,7 @@ in an installed app is one, so a new domain appears without registration."""
 from __future__ import annotations
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 
@@ -31,4 +32,12 @@ def any_model(label: str) -> type[models.Model]:
     try:
         return apps.get_model(label)
     except (LookupError, ValueError):
+        raise Http404 from None
+
+
+def primary_key(model: type[models.Model], raw: str) -> object:
+    """``raw`` as a primary key value of ``model``; 404 for text that cannot be one."""
+    try:
+        return model._meta.pk.to_python(raw)
+    except ValidationError:
         raise Http404 from None

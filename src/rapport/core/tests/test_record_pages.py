@@ -217,3 +217,10 @@ def test_history_of_a_team_shows_membership_changes(admin_client, as_admin, alic
     assert page.status_code == 200
     assert "members" in page.content.decode()
     assert admin_client.get("/settings/audit/", {"object_type": "accounts.team"}).status_code == 200
+
+
+def test_ids_that_cannot_exist_are_404_not_errors(admin_client):
+    assert admin_client.get("/history/accounts.team/abc/").status_code == 404
+    assert admin_client.get(f"/history/{SPECIMEN}/abc/").status_code == 404
+    assert admin_client.post(f"/trash/{SPECIMEN}/abc/restore/").status_code == 404
+    assert admin_client.post(f"/trash/{SPECIMEN}/abc/purge/").status_code == 404

@@ -23,7 +23,7 @@ from rapport.core.history import describe_entries
 from rapport.core.models import AuditEntry, CustomFieldDefinition
 from rapport.core.pagination import keyset_page
 from rapport.core.permissions import require_admin, scope
-from rapport.core.registry import any_model, record_model, record_models
+from rapport.core.registry import any_model, primary_key, record_model, record_models
 
 TRASH_PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 50
@@ -69,7 +69,7 @@ def trash(request: HttpRequest) -> HttpResponse:
 
 def _trashed_record(request: HttpRequest, object_type: str, object_id: str) -> models.Model:
     model = record_model(object_type)
-    return get_object_or_404(_trashed(model, request.user), pk=object_id)
+    return get_object_or_404(_trashed(model, request.user), pk=primary_key(model, object_id))
 
 
 @login_required
@@ -99,6 +99,7 @@ def _history_subject(
     Records follow the permission layer (trashed ones included); any other
     audited object (users, teams, roles…) is for admins only."""
     model = any_model(object_type)
+    object_id = primary_key(model, object_id)
     if model in record_models():
         obj = get_object_or_404(scope(model.all_objects.all(), request.user, "view"), pk=object_id)
         return model, str(obj)
