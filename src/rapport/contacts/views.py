@@ -63,14 +63,6 @@ class Slot:
     description: Promise
 
 
-TIMELINE = Slot(
-    "timeline",
-    gettext_lazy("Timeline"),
-    gettext_lazy(
-        "Calls, meetings, notes, emails and tasks will appear here, newest first, once "
-        "activities are recorded."
-    ),
-)
 SLOTS = (
     Slot(
         "deals",
@@ -303,7 +295,6 @@ def _detail_context(request: HttpRequest, kind: Kind, record: models.Model) -> d
         "can_merge": can(request.user, "merge", record),
         "fields": field_rows(kind, record, [*kind.field_names, "tags"], editable),
         "custom_fields": custom_field_rows(kind, record, editable),
-        "timeline": TIMELINE,
         "slots": SLOTS,
     }
 

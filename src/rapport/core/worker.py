@@ -34,7 +34,7 @@ from rq import Queue
 from rq.job import Job
 from rq.worker import SimpleWorker
 
-from rapport.core import jobs
+from rapport.core import jobs, schedule
 from rapport.core.health import HEARTBEAT_FRESH_FOR
 from rapport.core.models import WorkerHeartbeat
 from rapport.core.tasks import dispatch_until_empty
@@ -129,13 +129,15 @@ class Worker:
         )
 
     def sweep(self) -> None:
-        """Deliver pending events and fail the jobs of workers that died."""
+        """Deliver pending events, fail the jobs of workers that died and run the
+        scheduled work that is due (reminders, digests)."""
         delivered = dispatch_until_empty(worker_id=self.worker_id)
         if delivered:
             logger.info("worker %s delivered %d events", self.worker_id, delivered)
         failed = jobs.fail_abandoned_jobs(alive_since=timezone.now() - HEARTBEAT_FRESH_FOR)
         if failed:
             logger.warning("worker %s marked %d abandoned jobs failed", self.worker_id, failed)
+        schedule.run_due()
 
     def run_tasks(self) -> None:
         if uses_redis():
