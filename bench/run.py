@@ -376,7 +376,6 @@ def bench_contact_list(count: int, repeat: int) -> list[dict]:
 
     from rapport.accounts.models import User
     from rapport.contacts.models import Contact
-    from rapport.core import search
     from rapport.core.pagination import encode_cursor, keyset_page
     from rapport.core.permissions import scope, team_ids
 
@@ -393,35 +392,22 @@ def bench_contact_list(count: int, repeat: int) -> list[dict]:
     def rapport_page(queryset) -> None:
         keyset_page(queryset, ordering=ordering, cursor=cursor, limit=50)
 
-    def raw_page(extra: str = "", params: tuple = ()) -> None:
+    def raw_page(extra: str = "", params: tuple = (), first: bool = False) -> None:
         in_teams = ", ".join(["%s"] * len(teams))
+        after = "" if first else "AND (c.last_name, c.first_name, c.id) > (%s, %s, %s) "
+        position = [] if first else [middle.last_name, middle.first_name, middle.pk]
         with connection.cursor() as sql:
             sql.execute(
                 f"SELECT c.*, co.* FROM {table} c LEFT JOIN contacts_company co "
                 "ON co.id = c.company_id WHERE c.deleted_at IS NULL "
                 "AND c.lifecycle_stage = 'customer' AND (c.owner_id = %s "
                 f"OR c.team_id IN ({in_teams}) OR c.owner_id IN (SELECT user_id FROM "
-                f"accounts_user_teams WHERE team_id IN ({in_teams}))) {extra}"
-                "AND (c.last_name, c.first_name, c.id) > (%s, %s, %s) "
+                f"accounts_user_teams WHERE team_id IN ({in_teams}))) {extra}{after}"
                 "ORDER BY c.last_name, c.first_name, c.id LIMIT 51",
-                [rep.pk, *teams, *teams, *params, middle.last_name, middle.first_name, middle.pk],
+                [rep.pk, *teams, *teams, *params, *position],
             )
             sql.fetchall()
 
-    quick = "ann"
-    expression = search._expression(search.query_words(quick))
-    if connection.vendor == "postgresql":
-        matching = (
-            "AND c.id IN (SELECT object_id FROM core_searchentry WHERE object_type = "
-            "'contacts.contact' AND document @@ to_tsquery('simple', %s)) "
-        )
-    else:
-        matching = (
-            "AND c.id IN (SELECT e.object_id FROM core_search_fts f CROSS JOIN core_searchentry e "
-            "ON e.id = f.rowid WHERE e.object_type = 'contacts.contact' "
-            "AND f.core_search_fts MATCH %s) "
-        )
-    searched = search.filter_queryset(contacts, quick)
     return [
         result(
             "contact list page query (rep scope, stage filter, name sort, keyset 50)",
@@ -430,14 +416,130 @@ def bench_contact_list(count: int, repeat: int) -> list[dict]:
             best_of(repeat, raw_page),
             "ceiling: the same SELECT written by hand",
         ),
+        *bench_quick_search(count, repeat, rep, raw_page),
+    ]
+
+
+def bench_quick_search(count: int, repeat: int, rep, raw_page: Callable) -> list[dict]:
+    """The list page's quick search: its bounded candidate set (the first matches within
+    the rep's scope), then the filtered, sorted page among them; against the same two
+    statements written by hand."""
+    from django.db import connection
+    from django.http import QueryDict
+
+    from rapport.contacts import queries
+    from rapport.contacts.listing import QUICK_SEARCH_CANDIDATES
+    from rapport.core import search
+    from rapport.core.pagination import keyset_page
+    from rapport.core.permissions import team_ids
+
+    quick = "ann"
+    params = QueryDict(f"q={quick}&lifecycle_stage=customer")
+    expression = search._expression(search.query_words(quick))
+    teams = team_ids(rep)
+    in_teams = ", ".join(["%s"] * len(teams))
+    if connection.vendor == "postgresql":
+        matching = (
+            "WITH m AS MATERIALIZED (SELECT object_id FROM core_searchentry WHERE "
+            "document @@ to_tsquery('simple', %s) AND object_type = 'contacts.contact' "
+            f"AND (owner_id = %s OR team_id IN ({in_teams}) OR owner_id IN (SELECT user_id "
+            f"FROM accounts_user_teams WHERE team_id IN ({in_teams})))) "
+            "SELECT object_id FROM m LIMIT %s"
+        )
+    else:
+        matching = (
+            "SELECT e.object_id FROM core_search_fts f CROSS JOIN core_searchentry e "
+            "ON e.id = f.rowid WHERE f.core_search_fts MATCH %s AND e.object_type = "
+            f"'contacts.contact' AND (e.owner_id = %s OR e.team_id IN ({in_teams}) OR "
+            f"e.owner_id IN (SELECT user_id FROM accounts_user_teams WHERE team_id IN "
+            f"({in_teams}))) LIMIT %s"
+        )
+
+    def rapport_page() -> None:
+        filterset, ordering = queries.contact_list(rep, params, search_cap=QUICK_SEARCH_CANDIDATES)
+        keyset_page(
+            filterset.qs.select_related("company"), ordering=ordering, cursor=None, limit=50
+        )
+
+    def raw_search_page() -> None:
+        with connection.cursor() as sql:
+            sql.execute(matching, [expression, rep.pk, *teams, *teams, QUICK_SEARCH_CANDIDATES])
+            ids = [row[0] for row in sql.fetchall()]
+        marks = ", ".join(["%s"] * len(ids)) or "NULL"
+        raw_page(f"AND c.id IN ({marks}) ", tuple(ids), first=True)
+
+    return [
         result(
             f"contact list page query with quick search “{quick}”",
             count,
-            best_of(repeat, lambda: rapport_page(searched)),
-            best_of(repeat, lambda: raw_page(matching, (expression,))),
-            "ceiling: the same SELECT and full-text subquery written by hand",
-        ),
+            best_of(repeat, rapport_page),
+            best_of(repeat, raw_search_page),
+            f"candidates: the first {QUICK_SEARCH_CANDIDATES:,} matches in the rep's scope; "
+            "ceiling: the same two statements written by hand",
+        )
     ]
+
+
+def bench_pages_over_http(count: int, repeat: int) -> list[dict]:
+    """Whole requests through Django as a sales rep: the contact list page and the contacts
+    API (stage filter, name sort, a keyset page from the middle), and a contact's 360 page;
+    against the time of the list's own SELECT written by hand, so the ratio is what the
+    request adds around its main query (permissions, related rows, rendering)."""
+    from django.db import connection
+    from django.test import Client
+
+    from rapport.accounts.models import User
+    from rapport.contacts.models import Contact
+    from rapport.core.pagination import encode_cursor
+    from rapport.core.permissions import scope
+
+    rep = User.objects.filter(role__slug="sales-rep").order_by("email").first()
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(rep)
+    ordering = ["last_name", "first_name", "id"]
+    visible = scope(Contact.objects.filter(lifecycle_stage="customer"), rep)
+    middle = visible.order_by(*ordering).filter(last_name__gte="M").first()
+    cursor = encode_cursor(middle, ordering)
+    contact = visible.filter(company__isnull=False).order_by("-id").first()
+    table = Contact._meta.db_table
+
+    def raw_list() -> None:
+        with connection.cursor() as sql:
+            sql.execute(
+                f"SELECT * FROM {table} WHERE deleted_at IS NULL AND lifecycle_stage = "
+                "'customer' AND (last_name, first_name, id) > (%s, %s, %s) "
+                "ORDER BY last_name, first_name, id LIMIT 51",
+                [middle.last_name, middle.first_name, middle.pk],
+            )
+            sql.fetchall()
+
+    ceiling = best_of(repeat, raw_list)
+    query = {"lifecycle_stage": "customer", "sort": "name", "cursor": cursor}
+    requests = [
+        (
+            "contact list page over HTTP (rep, stage filter, name sort, middle page)",
+            lambda: client.get("/contacts/", query),
+        ),
+        (
+            "contacts API over HTTP (rep, stage filter, name sort, middle page)",
+            lambda: client.get("/api/v1/contacts", query),
+        ),
+        ("contact 360 page over HTTP (rep)", lambda: client.get(contact.get_absolute_url())),
+    ]
+    rows = []
+    for name, request in requests:
+        response = request()
+        assert response.status_code == 200, (name, response.status_code)
+        rows.append(
+            result(
+                name,
+                count,
+                best_of(repeat, request),
+                ceiling,
+                "test client, no network; ceiling: the list's SELECT by hand",
+            )
+        )
+    return rows
 
 
 def empty_tables() -> None:
@@ -525,6 +627,7 @@ def main() -> None:
         results += [
             *bench_search(args.contacts, search_queries(args.search_queries)),
             *bench_contact_list(args.contacts, args.repeat),
+            *bench_pages_over_http(args.contacts, args.repeat),
         ]
     write_results(results, database, args.rows)
     for item in results:

@@ -1,13 +1,23 @@
 """The REST API at /api/v1/: routers of every domain mounted on core's RapportAPI."""
 
 from rapport.accounts.api import router as accounts_router
+from rapport.activities.api import router as activities_router
+from rapport.attachments.api import router as attachments_router
 from rapport.contacts.api import router as contacts_router
 from rapport.core.api import RapportAPI
 from rapport.core.api_routes import router as core_router
 from rapport.core.search_api import router as search_router
+from rapport.mail.api import router as mail_router
+from rapport.notifications.api import router as notifications_router
+from rapport.tasks.api import router as tasks_router
 
 api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
 api.add_router("", accounts_router)
 api.add_router("", core_router)
 api.add_router("", contacts_router)
+api.add_router("", activities_router)
+api.add_router("", attachments_router)
 api.add_router("", search_router)
+api.add_router("", notifications_router)
+api.add_router("", tasks_router)
+api.add_router("", mail_router)

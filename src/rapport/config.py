@@ -7,6 +7,7 @@ start-up, with one line naming the variable (``ConfigError``).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,3 +200,113 @@ def email() -> EmailConfig:
         use_ssl=parts.scheme == "smtps",
         default_from=query.get("from", [default_from])[0],
     )
+
+
+# What may be attached to records: office documents, PDFs, images, text and mail.
+DEFAULT_ATTACHMENT_TYPES = [
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "application/rtf",
+    "application/zip",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "message/rfc822",
+]
+MEDIA_TYPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/(?:[a-z0-9][a-z0-9!#$&^_.+-]*|\*)")
+S3_BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_ADDRESSING_STYLES = ("auto", "virtual", "path")
+S3_VARIABLES = (
+    "RAPPORT_S3_ENDPOINT_URL",
+    "RAPPORT_S3_REGION",
+    "RAPPORT_S3_ACCESS_KEY_ID",
+    "RAPPORT_S3_SECRET_ACCESS_KEY",
+    "RAPPORT_S3_PREFIX",
+    "RAPPORT_S3_ADDRESSING_STYLE",
+)
+
+
+def attachment_types() -> list[str]:
+    """Media types (``application/pdf``) or whole families (``image/*``) one may attach."""
+    types = [item.lower() for item in env_list("RAPPORT_ATTACHMENT_TYPES", [])]
+    for item in types:
+        if not MEDIA_TYPE_PATTERN.fullmatch(item):
+            raise ConfigError(
+                "RAPPORT_ATTACHMENT_TYPES",
+                f"{item!r} is not a media type such as application/pdf or image/*",
+            )
+    return types or list(DEFAULT_ATTACHMENT_TYPES)
+
+
+def file_storage() -> dict:
+    """Django's default storage: the media dir under the data dir, or an S3 bucket
+    when ``RAPPORT_S3_BUCKET`` names one (any S3-compatible service, through
+    ``RAPPORT_S3_ENDPOINT_URL``)."""
+    bucket = env("RAPPORT_S3_BUCKET")
+    if not bucket:
+        for name in S3_VARIABLES:
+            if env(name):
+                raise ConfigError(name, "set RAPPORT_S3_BUCKET too, or unset this variable")
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if not S3_BUCKET_PATTERN.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            "RAPPORT_S3_BUCKET",
+            f"{bucket!r} is not a bucket name (3-63 lowercase letters, digits, dots, hyphens)",
+        )
+    options: dict = {
+        "bucket_name": bucket,
+        "location": s3_prefix(),
+        # Files are private: Rapport streams them after a permission check and
+        # never hands out bucket URLs, so the bucket's own (private) ACL applies.
+        "default_acl": None,
+        "file_overwrite": False,
+    }
+    endpoint = env("RAPPORT_S3_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                "RAPPORT_S3_ENDPOINT_URL", "use http(s)://host[:port] of the S3-compatible service"
+            )
+        options["endpoint_url"] = endpoint
+    if env("RAPPORT_S3_REGION"):
+        options["region_name"] = env("RAPPORT_S3_REGION")
+    style = env("RAPPORT_S3_ADDRESSING_STYLE", "auto")
+    if style not in S3_ADDRESSING_STYLES:
+        raise ConfigError(
+            "RAPPORT_S3_ADDRESSING_STYLE", f"use auto, virtual or path, got {style!r}"
+        )
+    if style != "auto":
+        options["addressing_style"] = style
+    options |= s3_credentials()
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def s3_prefix() -> str:
+    prefix = env("RAPPORT_S3_PREFIX").strip("/")
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise ConfigError(
+            "RAPPORT_S3_PREFIX", f"{prefix!r} is not a key prefix such as rapport/files"
+        )
+    return prefix
+
+
+def s3_credentials() -> dict:
+    """Both keys, or neither (then boto3 finds credentials itself: instance role, ~/.aws)."""
+    key_id = env("RAPPORT_S3_ACCESS_KEY_ID")
+    secret = env("RAPPORT_S3_SECRET_ACCESS_KEY")
+    if bool(key_id) != bool(secret):
+        missing = "RAPPORT_S3_SECRET_ACCESS_KEY" if key_id else "RAPPORT_S3_ACCESS_KEY_ID"
+        raise ConfigError(missing, "set both S3 access keys, or neither")
+    return {"access_key": key_id, "secret_key": secret} if key_id else {}

@@ -30,6 +30,12 @@ INSTALLED_APPS = [
     "rapport.core",
     "rapport.accounts",
     "rapport.contacts",
+    "rapport.activities",
+    "rapport.notifications",
+    "rapport.tasks",
+    "rapport.attachments",
+    "rapport.mail",
+    "rapport.calendar",
     "rapport.web",
 ]
 if TESTING:
@@ -66,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rapport.web.context_processors.navigation",
+                "rapport.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -107,9 +114,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
+# Never served as /media/: attachments are streamed by views that check permissions.
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": config.file_storage(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -119,6 +127,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+ATTACHMENT_MAX_BYTES = config.env_int("RAPPORT_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
+ATTACHMENT_TYPES = config.attachment_types()
 
 SESSION_COOKIE_AGE = config.env_int("RAPPORT_SESSION_AGE", 60 * 60 * 24 * 14, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -146,6 +156,8 @@ EMAIL_USE_SSL = _email.use_ssl
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = _email.default_from
 SERVER_EMAIL = _email.default_from
+# Where users reach Rapport, for links in emails that background jobs send.
+SITE_URL = config.env("RAPPORT_SITE_URL", "http://localhost:8000").rstrip("/")
 
 TASK_BACKEND = config.task_backend()
 if TASK_BACKEND.kind == "redis":

@@ -7,6 +7,12 @@ urlpatterns = [
     path("", include("rapport.core.urls")),
     path("", include("rapport.accounts.urls")),
     path("", include("rapport.contacts.urls")),
+    path("", include("rapport.activities.urls")),
+    path("", include("rapport.attachments.urls")),
+    path("", include("rapport.notifications.urls")),
+    path("", include("rapport.tasks.urls")),
+    path("", include("rapport.mail.urls")),
+    path("", include("rapport.calendar.urls")),
     path("api/v1/", api.urls),
 ]
 

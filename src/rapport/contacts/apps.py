@@ -8,8 +8,8 @@ class ContactsConfig(AppConfig):
     verbose_name = _("Contacts")
 
     def ready(self) -> None:
-        # Registers companies and contacts with global search, and the export job.
-        from rapport.contacts import exports, search  # noqa: F401
+        # Registers companies and contacts with global search, and the export and bulk jobs.
+        from rapport.contacts import bulk_actions, exports, search  # noqa: F401
         from rapport.web.navigation import Item, add_item, admins
 
         add_item("main", Item(_("Companies"), "contacts:company_list"))

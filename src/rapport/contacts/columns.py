@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rapport.contacts.filtersets import NUMERIC_TYPES, custom_sort_key, sortable
 from rapport.contacts.models import Company, Contact, Tag
 from rapport.core.customfields import definitions_for
 from rapport.core.models import CustomFieldDefinition
@@ -136,13 +137,34 @@ def _owner() -> Column:
         "owner",
         gettext_lazy("Owner"),
         _attr("owner"),
+        sort="owner",
         default=True,
         select_related=("owner",),
     )
 
 
 def _team() -> Column:
-    return Column("team", gettext_lazy("Team"), _attr("team"), select_related=("team",))
+    return Column(
+        "team", gettext_lazy("Team"), _attr("team"), sort="team", select_related=("team",)
+    )
+
+
+def _engagement() -> list[Column]:
+    """The dates the activities app keeps from the timeline."""
+    return [
+        Column(
+            "last_contacted_at",
+            gettext_lazy("Last contacted"),
+            _attr("last_contacted_at"),
+            sort="last_contacted_at",
+        ),
+        Column(
+            "next_activity_at",
+            gettext_lazy("Next activity"),
+            _attr("next_activity_at"),
+            sort="next_activity_at",
+        ),
+    ]
 
 
 def _tags_column() -> Column:
@@ -160,14 +182,29 @@ COMPANY_COLUMNS: tuple[Column, ...] = (
     Column("name", gettext_lazy("Name"), _name, sort="name", default=True, link=_url),
     Column("domain", gettext_lazy("Domain"), _attr("domain"), sort="domain", default=True),
     Column("industry", gettext_lazy("Industry"), _attr("industry"), sort="industry", default=True),
-    Column("employee_count", gettext_lazy("Employees"), _attr("employee_count"), numeric=True),
-    Column("annual_revenue", gettext_lazy("Annual revenue"), _revenue, numeric=True),
-    Column("website", gettext_lazy("Website"), _attr("website"), link=_attr("website")),
-    Column("phone", gettext_lazy("Phone"), _attr("phone"), link=_tel),
+    Column(
+        "employee_count",
+        gettext_lazy("Employees"),
+        _attr("employee_count"),
+        sort="employee_count",
+        numeric=True,
+    ),
+    Column(
+        "annual_revenue",
+        gettext_lazy("Annual revenue"),
+        _revenue,
+        sort="annual_revenue",
+        numeric=True,
+    ),
+    Column(
+        "website", gettext_lazy("Website"), _attr("website"), sort="website", link=_attr("website")
+    ),
+    Column("phone", gettext_lazy("Phone"), _attr("phone"), sort="phone", link=_tel),
     Column(
         "parent",
         gettext_lazy("Parent company"),
         _attr("parent"),
+        sort="parent",
         select_related=("parent",),
         link=_related_url("parent"),
     ),
@@ -178,7 +215,8 @@ COMPANY_COLUMNS: tuple[Column, ...] = (
         sort="lifecycle_stage",
         default=True,
     ),
-    Column("value_tier", gettext_lazy("Value tier"), _display("value_tier")),
+    Column("value_tier", gettext_lazy("Value tier"), _display("value_tier"), sort="value_tier"),
+    *_engagement(),
     _owner(),
     _team(),
     _tags_column(),
@@ -195,6 +233,7 @@ CONTACT_COLUMNS: tuple[Column, ...] = (
         "company",
         gettext_lazy("Company"),
         _attr("company"),
+        sort="company",
         default=True,
         select_related=("company",),
         link=_related_url("company"),
@@ -208,11 +247,19 @@ CONTACT_COLUMNS: tuple[Column, ...] = (
         default=True,
     ),
     Column("source", gettext_lazy("Source"), _display("source"), sort="source"),
-    Column("preferred_channel", gettext_lazy("Preferred channel"), _display("preferred_channel")),
-    Column("language", gettext_lazy("Language"), _attr("language")),
-    Column("birthday", gettext_lazy("Birthday"), _attr("birthday")),
-    Column("do_not_email", gettext_lazy("Do not email"), _attr("do_not_email")),
-    Column("do_not_call", gettext_lazy("Do not call"), _attr("do_not_call")),
+    Column(
+        "preferred_channel",
+        gettext_lazy("Preferred channel"),
+        _display("preferred_channel"),
+        sort="preferred_channel",
+    ),
+    Column("language", gettext_lazy("Language"), _attr("language"), sort="language"),
+    Column("birthday", gettext_lazy("Birthday"), _attr("birthday"), sort="birthday"),
+    Column(
+        "do_not_email", gettext_lazy("Do not email"), _attr("do_not_email"), sort="do_not_email"
+    ),
+    Column("do_not_call", gettext_lazy("Do not call"), _attr("do_not_call"), sort="do_not_call"),
+    *_engagement(),
     _owner(),
     _team(),
     _tags_column(),
@@ -226,6 +273,8 @@ def _custom_column(definition: CustomFieldDefinition) -> Column:
         f"{CUSTOM_PREFIX}{key}",
         definition.label,
         lambda row: (row.custom or {}).get(key),
+        sort=custom_sort_key(definition) if sortable(definition) else "",
+        numeric=definition.field_type in NUMERIC_TYPES,
     )
 
 

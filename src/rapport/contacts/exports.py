@@ -43,6 +43,15 @@ MAX_IDS = 10_000
 MAX_FILTERS = 50
 
 
+def well_formed_filters(filters: Any) -> bool:
+    """Whether ``filters`` has the shape of a list page's filters: name → value or list."""
+    return (
+        isinstance(filters, dict)
+        and len(filters) <= MAX_FILTERS
+        and all(isinstance(value, (str, list)) for value in filters.values())
+    )
+
+
 def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
     """``filters`` (name → value or list), ``ids`` (the selection, empty for all rows
     matching), ``columns`` and ``sort``, as the list page sends them."""
@@ -51,9 +60,7 @@ def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
     columns = params.get("columns") or []
     sort = params.get("sort") or ""
     well_formed = (
-        isinstance(filters, dict)
-        and len(filters) <= MAX_FILTERS
-        and all(isinstance(value, (str, list)) for value in filters.values())
+        well_formed_filters(filters)
         and isinstance(ids, list)
         and len(ids) <= MAX_IDS
         and all(isinstance(pk, int) and not isinstance(pk, bool) for pk in ids)

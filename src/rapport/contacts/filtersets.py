@@ -11,14 +11,19 @@ definition reads input.
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Expression, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -45,6 +50,16 @@ if TYPE_CHECKING:
 
 SORT_PARAM = "sort"
 CUSTOM_PREFIX = "custom__"
+# Sort keys of custom fields: ``sort=custom.tier`` (the column's key).
+CUSTOM_SORT_PREFIX = "custom."
+OWNER_SORT = "sort_owner"
+# Custom field values that sort as numbers; a list (multiple choice) does not sort.
+NUMERIC_TYPES = (FieldType.INTEGER, FieldType.DECIMAL)
+UNSORTABLE_TYPES = (FieldType.MULTI_CHOICE, FieldType.LONG_TEXT)
+# Where an empty number sorts: before every value, as an empty text does.
+EMPTY_NUMBER = -1e300
+EARLIEST = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
+LATEST = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
 ID_PATTERN = re.compile(r"^[0-9]{1,18}$")
 ME = "me"
 
@@ -133,6 +148,45 @@ def _owner_choices() -> list[tuple[str, str]]:
     return [(ME, _("Me")), *((str(user.pk), str(user)) for user in users)]
 
 
+def _owner_name() -> Expression:
+    """The owner's name as the list shows it, "" without an owner (keyset columns must not
+    be NULL)."""
+    full_name = Concat(
+        "owner__first_name", Value(" "), "owner__last_name", output_field=models.CharField()
+    )
+    return Coalesce(
+        NullIf(Trim(full_name), Value("")),
+        "owner__email",
+        Value(""),
+        output_field=models.CharField(),
+    )
+
+
+def _related_name(relation: str) -> Expression:
+    return Coalesce(f"{relation}__name", Value(""))
+
+
+def _or_lowest(field: str, lowest: Any, output_field: models.Field | None = None) -> Expression:
+    """A nullable column with its blanks sorted first, as the keyset needs no NULLs."""
+    return Coalesce(field, Value(lowest), output_field=output_field)
+
+
+def _custom_value(definition: CustomFieldDefinition) -> Expression:
+    """A custom field's value as a sortable, never NULL column."""
+    value = KT(f"custom__{definition.key}")
+    if definition.field_type in NUMERIC_TYPES:
+        return Coalesce(Cast(value, models.FloatField()), Value(EMPTY_NUMBER))
+    return Coalesce(value, Value(""), output_field=models.TextField())
+
+
+def custom_sort_key(definition: CustomFieldDefinition) -> str:
+    return f"{CUSTOM_SORT_PREFIX}{definition.key}"
+
+
+def sortable(definition: CustomFieldDefinition) -> bool:
+    return definition.field_type not in UNSORTABLE_TYPES
+
+
 def _descending(ordering: Sequence[str]) -> list[str]:
     return [name[1:] if name.startswith("-") else f"-{name}" for name in ordering]
 
@@ -172,9 +226,24 @@ class RecordFilterSet(django_filters.FilterSet):
     updated = django_filters.DateFromToRangeFilter(
         field_name="updated_at", label=gettext_lazy("Updated")
     )
+    # Kept by the activities app on companies and contacts.
+    last_contacted = django_filters.DateFromToRangeFilter(
+        field_name="last_contacted_at", label=gettext_lazy("Last contacted")
+    )
+    next_activity = django_filters.DateFromToRangeFilter(
+        field_name="next_activity_at", label=gettext_lazy("Next activity")
+    )
 
     sorts: dict[str, list[str]] = {}
     default_sort = ""
+    # Sorts by an expression rather than a column; annotated only when the sort is chosen.
+    sort_annotations: dict[str, Callable[[], Expression]] = {
+        OWNER_SORT: _owner_name,
+        "sort_team": lambda: _related_name("team"),
+        "sort_last_contacted": lambda: _or_lowest("last_contacted_at", EARLIEST),
+        # Records with nothing planned come after every planned one, soonest first.
+        "sort_next_activity": lambda: _or_lowest("next_activity_at", LATEST),
+    }
 
     def __init__(
         self,
@@ -182,12 +251,27 @@ class RecordFilterSet(django_filters.FilterSet):
         queryset: models.QuerySet | None = None,
         *,
         user: User,
+        search_cap: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, queryset, **kwargs)
         self.user = user
+        # With a cap, the quick search keeps its first ``search_cap`` matches (a page's
+        # bounded candidate set) and ``search_capped`` says whether there were more.
+        self.search_cap = search_cap
+        self.search_capped = False
+        # Sorts by expressions (the owner's name, custom fields): annotated on the queryset
+        # under these names only when the chosen sort uses them.
+        self.sort_expressions: dict[str, Expression] = {
+            name: build() for name, build in self.sort_annotations.items()
+        }
+        self.sorts = dict(self.sorts)
         for definition in definitions_for(self._meta.model):
             self.filters[f"{CUSTOM_PREFIX}{definition.key}"] = CustomFieldFilter(definition)
+            if sortable(definition):
+                annotation = f"sort_custom_{definition.key}"
+                self.sort_expressions[annotation] = _custom_value(definition)
+                self.sorts |= sort_orders({custom_sort_key(definition): [annotation, "id"]})
 
     # Sorting
 
@@ -210,10 +294,25 @@ class RecordFilterSet(django_filters.FilterSet):
         """The keyset ordering of the requested sort (the default one if it is unknown)."""
         return self.sorts.get(self.sort) or self.sorts[self.default_sort]
 
+    def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        queryset = super().filter_queryset(queryset)
+        columns = {name.lstrip("-") for name in self.ordering}
+        needed = {
+            name: expression
+            for name, expression in self.sort_expressions.items()
+            if name in columns
+        }
+        return queryset.annotate(**needed) if needed else queryset
+
     # Filter methods
 
     def filter_search(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
-        return search.filter_queryset(queryset, value)
+        if self.search_cap is None:
+            return search.filter_queryset(queryset, value)
+        model = queryset.model
+        ids = search.first_matching_ids(model, self.user, value, limit=self.search_cap + 1)
+        self.search_capped = len(ids) > self.search_cap
+        return queryset.filter(pk__in=ids[: self.search_cap])
 
     def filter_owner(
         self, queryset: models.QuerySet, name: str, value: list[str]
@@ -263,11 +362,27 @@ class CompanyFilterSet(RecordFilterSet):
             "domain": ["domain", "id"],
             "industry": ["industry", "id"],
             "lifecycle_stage": ["lifecycle_stage", "name", "id"],
+            "value_tier": ["value_tier", "name", "id"],
+            "website": ["website", "id"],
+            "phone": ["phone", "id"],
+            "employee_count": ["sort_employees", "name", "id"],
+            "annual_revenue": ["sort_revenue", "name", "id"],
+            "parent": ["sort_parent", "name", "id"],
+            "owner": [OWNER_SORT, "name", "id"],
+            "team": ["sort_team", "name", "id"],
+            "last_contacted_at": ["sort_last_contacted", "name", "id"],
+            "next_activity_at": ["sort_next_activity", "name", "id"],
             "created_at": ["created_at", "id"],
             "updated_at": ["updated_at", "id"],
         }
     )
     default_sort = "name"
+    sort_annotations = RecordFilterSet.sort_annotations | {
+        # Signed: below a positive field's range, Django reads "> -1" as always true.
+        "sort_employees": lambda: _or_lowest("employee_count", -1, models.BigIntegerField()),
+        "sort_revenue": lambda: _or_lowest("annual_revenue", Decimal(-1)),
+        "sort_parent": lambda: _related_name("parent"),
+    }
 
     class Meta:
         model = Company
@@ -321,11 +436,25 @@ class ContactFilterSet(RecordFilterSet):
             "job_title": ["job_title", "id"],
             "lifecycle_stage": ["lifecycle_stage", "-id"],
             "source": ["source", "-id"],
+            "company": ["sort_company", "last_name", "first_name", "id"],
+            "preferred_channel": ["preferred_channel", "last_name", "first_name", "id"],
+            "language": ["language", "last_name", "first_name", "id"],
+            "birthday": ["sort_birthday", "last_name", "first_name", "id"],
+            "do_not_email": ["do_not_email", "last_name", "first_name", "id"],
+            "do_not_call": ["do_not_call", "last_name", "first_name", "id"],
+            "owner": [OWNER_SORT, "last_name", "first_name", "id"],
+            "team": ["sort_team", "last_name", "first_name", "id"],
+            "last_contacted_at": ["sort_last_contacted", "last_name", "first_name", "id"],
+            "next_activity_at": ["sort_next_activity", "last_name", "first_name", "id"],
             "created_at": ["created_at", "id"],
             "updated_at": ["updated_at", "id"],
         }
     )
     default_sort = "name"
+    sort_annotations = RecordFilterSet.sort_annotations | {
+        "sort_company": lambda: _related_name("company"),
+        "sort_birthday": lambda: _or_lowest("birthday", datetime.date.min),
+    }
 
     class Meta:
         model = Contact

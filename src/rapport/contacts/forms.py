@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.forms import PersonChoiceField
 from rapport.accounts.models import TIMEZONE_CHOICES, Team, User
+from rapport.contacts.filtersets import ID_PATTERN
 from rapport.contacts.models import (
     AddressKind,
     Company,
@@ -98,6 +99,51 @@ class LookupSelect(forms.Select):
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         context["widget"]["lookup_url"] = reverse(self.lookup_url_name)
+        return context
+
+
+@dataclass(frozen=True)
+class ChosenCompany:
+    pk: int
+    name: str
+
+
+class CompanyPicker(forms.Widget):
+    """The ``company`` and ``parent`` filters of the list pages: the chosen companies as
+    removable chips, each a hidden ``<name>=<id>`` input, and a box that suggests the
+    visible companies matching what is typed (``contacts:company_suggest``). The
+    query string keeps its ids, so links, the API, exports and saved views read it
+    as before; only the page shows names."""
+
+    template_name = "contacts/widgets/company_picker.html"
+
+    def __init__(
+        self, companies: models.QuerySet[Company], attrs: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(attrs)
+        self.companies = companies
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def format_value(self, value: Any) -> list[str]:
+        items = value if isinstance(value, (list, tuple)) else [value]
+        parts = (part.strip() for item in items if item for part in str(item).split(","))
+        return list(dict.fromkeys(part for part in parts if ID_PATTERN.match(part)))
+
+    def chosen(self, ids: list[str]) -> list[ChosenCompany]:
+        """The companies of ``ids`` with their names, read in one query; an id the user
+        cannot see (or that names no company) shows as its number."""
+        names = dict(self.companies.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+        return [
+            ChosenCompany(int(pk), names.get(int(pk)) or _("Company #%(id)s") % {"id": pk})
+            for pk in ids
+        ]
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["chosen"] = self.chosen(context["widget"]["value"])
+        context["widget"]["suggest_url"] = reverse("contacts:company_suggest")
         return context
 
 
@@ -396,9 +442,13 @@ class BulkAction(models.TextChoices):
     DELETE = "delete", _("Delete")
 
 
-class ExportScope(models.TextChoices):
+class BulkScope(models.TextChoices):
     SELECTED = "selected", _("Selected rows")
     FILTERED = "filtered", _("All rows matching the filters")
+
+
+# Actions that work on the rows ticked, whatever the scope says.
+SELECTION_ONLY = frozenset({BulkAction.MERGE})
 
 
 class IdListField(forms.Field):
@@ -423,10 +473,10 @@ class BulkActionForm(forms.Form):
     static_list = forms.ModelChoiceField(
         label=_("List"), queryset=StaticList.objects.none(), required=False
     )
-    export_scope = forms.ChoiceField(
-        label=_("Export"),
-        choices=ExportScope.choices,
-        initial=ExportScope.SELECTED,
+    scope = forms.ChoiceField(
+        label=_("Apply to"),
+        choices=BulkScope.choices,
+        initial=BulkScope.SELECTED,
         required=False,
     )
     query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
@@ -461,19 +511,37 @@ class BulkActionForm(forms.Form):
         }.get(action)
         if needs and not data.get(needs):
             self.add_error(needs, _("Choose one for this action."))
-        exporting_all = (
-            action == BulkAction.EXPORT and data.get("export_scope") == ExportScope.FILTERED
-        )
-        if not data.get("ids") and not exporting_all:
+        if not data.get("ids") and not self.all_matching:
             raise ValidationError(_("Select at least one row."))
         if action == BulkAction.MERGE and len(data.get("ids") or []) != 2:
             raise ValidationError(_("Select exactly two rows to merge."))
         return data
 
+    @property
+    def all_matching(self) -> bool:
+        """The action is for every row the filters match, not only the rows ticked."""
+        data = getattr(self, "cleaned_data", {})
+        return data.get("scope") == BulkScope.FILTERED and data.get("action") not in SELECTION_ONLY
+
 
 class SavedViewForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     shared = forms.BooleanField(label=_("Share with everyone"), required=False)
+    query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+
+
+class SavedViewEditForm(forms.Form):
+    """Rename a saved view, or share or unshare it."""
+
+    name = forms.CharField(
+        label=_("Name"), max_length=100, error_messages={"required": _("Give the view a name.")}
+    )
+    shared = forms.BooleanField(label=_("Share with everyone"), required=False)
+
+
+class SavedViewQueryForm(forms.Form):
+    """The list page's query string, to replace a saved view's filters, columns and sort."""
+
     query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
 
 

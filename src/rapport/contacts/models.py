@@ -19,6 +19,19 @@ from rapport.core.models import AuthoredModel, OwnedModel, Record, TimestampedMo
 LIVE = Q(deleted_at__isnull=True)
 
 
+def engagement_indexes(prefix: str) -> list[models.Index]:
+    """Indexes of the dates the activities app keeps, over the records that have one: for
+    their date-range filters and for finding the records whose next activity has begun."""
+    return [
+        models.Index(
+            fields=[name],
+            condition=Q(**{f"{name}__isnull": False}),
+            name=f"{prefix}_{name.removesuffix('_at')}_idx",
+        )
+        for name in ("last_contacted_at", "next_activity_at")
+    ]
+
+
 class LifecycleStage(models.TextChoices):
     SUBSCRIBER = "subscriber", _("Subscriber")
     LEAD = "lead", _("Lead")
@@ -102,6 +115,13 @@ class Company(Record):
     )
     description = models.TextField(_("description"), blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="companies")
+    # Kept by the activities app from the record's timeline (activities.engagement).
+    last_contacted_at = models.DateTimeField(
+        _("last contacted"), null=True, blank=True, editable=False
+    )
+    next_activity_at = models.DateTimeField(
+        _("next activity"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("company")
@@ -117,6 +137,7 @@ class Company(Record):
             models.Index(
                 fields=["lifecycle_stage", "name", "id"], condition=LIVE, name="company_stage_idx"
             ),
+            *engagement_indexes("company"),
         ]
 
     def __str__(self) -> str:
@@ -169,6 +190,13 @@ class Contact(Record):
         default=LifecycleStage.LEAD,
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="contacts")
+    # Kept by the activities app from the record's timeline (activities.engagement).
+    last_contacted_at = models.DateTimeField(
+        _("last contacted"), null=True, blank=True, editable=False
+    )
+    next_activity_at = models.DateTimeField(
+        _("next activity"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("contact")
@@ -189,6 +217,7 @@ class Contact(Record):
             models.Index(
                 fields=["lifecycle_stage", "-id"], condition=LIVE, name="contact_stage_idx"
             ),
+            *engagement_indexes("contact"),
         ]
 
     def __str__(self) -> str:

@@ -54,8 +54,9 @@ def _filtered(
     queryset: models.QuerySet,
     user: User,
     params: QueryDict | Mapping[str, Any],
+    search_cap: int | None,
 ) -> tuple[RecordFilterSet, list[str]]:
-    filterset = filterset_class(as_query_dict(params), queryset, user=user)
+    filterset = filterset_class(as_query_dict(params), queryset, user=user, search_cap=search_cap)
     errors = filterset.sort_errors()
     if not filterset.is_valid():
         errors |= {name: list(messages) for name, messages in filterset.form.errors.items()}
@@ -65,15 +66,16 @@ def _filtered(
 
 
 def contact_list(
-    user: User, params: QueryDict | Mapping[str, Any]
+    user: User, params: QueryDict | Mapping[str, Any], *, search_cap: int | None = None
 ) -> tuple[ContactFilterSet, list[str]]:
     """The contacts ``user`` may see that match ``params``: the filterset (its ``qs``) and
-    the keyset ordering of the requested sort. Bad values raise ``InvalidFilters``."""
-    return _filtered(ContactFilterSet, visible_contacts(user), user, params)
+    the keyset ordering of the requested sort. Bad values raise ``InvalidFilters``. With
+    ``search_cap``, the quick search looks only at that many of its first matches."""
+    return _filtered(ContactFilterSet, visible_contacts(user), user, params, search_cap)
 
 
 def company_list(
-    user: User, params: QueryDict | Mapping[str, Any]
+    user: User, params: QueryDict | Mapping[str, Any], *, search_cap: int | None = None
 ) -> tuple[CompanyFilterSet, list[str]]:
     """The companies ``user`` may see that match ``params``, as ``contact_list``."""
-    return _filtered(CompanyFilterSet, visible_companies(user), user, params)
+    return _filtered(CompanyFilterSet, visible_companies(user), user, params, search_cap)

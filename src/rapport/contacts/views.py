@@ -474,15 +474,31 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return delete(request, CONTACT, pk)
 
 
-@login_required
-def company_lookup(request: HttpRequest) -> HttpResponse:
-    """Options of the company picker: visible companies matching what was typed."""
+def _looked_up(request: HttpRequest) -> tuple[str, list[Company]]:
+    """What was typed in a company lookup box, and the first visible companies it finds."""
     text = request.GET.get("lookup", "").strip()[:100]
     companies: list[Company] = []
     if text:
         filterset, ordering = queries.company_list(request.user, search_params(text))
         companies = list(filterset.qs.order_by(*ordering)[:LOOKUP_LIMIT])
+    return text, companies
+
+
+@login_required
+def company_lookup(request: HttpRequest) -> HttpResponse:
+    """Options of the company field of record forms: visible companies matching what was
+    typed."""
+    text, companies = _looked_up(request)
     return render(request, "contacts/_lookup_options.html", {"companies": companies, "text": text})
+
+
+@login_required
+def company_suggest(request: HttpRequest) -> HttpResponse:
+    """Suggestions of the company picker of the list filters, as listbox options."""
+    text, companies = _looked_up(request)
+    return render(
+        request, "contacts/_company_suggestions.html", {"companies": companies, "text": text}
+    )
 
 
 # Merge ---------------------------------------------------------------------------------

@@ -7,5 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        # Registers the system checks and the built-in job handlers.
-        from rapport.core import checks, jobs  # noqa: F401
+        # Registers the system checks, the built-in job handlers and scheduled upkeep.
+        from rapport.core import checks, jobs, maintenance  # noqa: F401

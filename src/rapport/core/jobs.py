@@ -3,8 +3,10 @@
 A kind of job is a function registered with ``@job_handler("kind")``. It gets
 the ``Job`` and a ``progress(done, total)`` callback, and returns a JSON-safe
 dict kept as ``Job.result`` (a ``"message"`` key becomes the message shown to
-the owner). It may attach a file with ``job.result_file.save(name, content,
-save=False)``; only the owner can download it. Register handlers in a module
+the owner; ``"failures"``, a list of ``{"record", "reason"}``, is listed on the
+job's page, with ``"failures_not_listed"`` counting those left out). It may
+attach a file with ``job.result_file.save(name, content, save=False)``; only
+the owner can download it. Register handlers in a module
 imported by the app's ``AppConfig.ready`` so the worker knows them.
 
 A job runs in the worker outside any transaction, so each progress update is

@@ -6,10 +6,11 @@ what page 1 costs. The cursor carries the last row's ordering values, signed
 so a client cannot forge one; a cursor that fails the signature raises
 ``InvalidCursor``.
 
-The ordering fields must be concrete, non-null fields of the model itself
-(no ``__`` traversal), and the last one must be unique (usually ``id``):
-a NULL never compares as before or after anything, so a row with one would be
-skipped or repeated.
+The ordering fields must be non-null: concrete fields of the model itself
+(no ``__`` traversal) or annotations of the queryset (a related name or a
+custom field value, coalesced so it is never NULL), and the last one must be
+unique (usually ``id``): a NULL never compares as before or after anything,
+so a row with one would be skipped or repeated.
 """
 
 from __future__ import annotations
@@ -76,8 +77,15 @@ def encode_cursor(row: models.Model, ordering: Sequence[str]) -> str:
     return signing.dumps(values, salt=_salt(ordering))
 
 
-def decode_cursor(cursor: str, ordering: Sequence[str], model: type[models.Model]) -> list[Any]:
-    """The ordering values ``cursor`` carries, as Python values of the model's fields."""
+def _ordering_field(queryset: models.QuerySet, name: str) -> models.Field:
+    annotation = queryset.query.annotations.get(name)
+    if annotation is not None:
+        return annotation.output_field
+    return queryset.model._meta.get_field(name)
+
+
+def decode_cursor(cursor: str, ordering: Sequence[str], queryset: models.QuerySet) -> list[Any]:
+    """The ordering values ``cursor`` carries, as Python values of the ordering's fields."""
     keys = _parse_ordering(ordering)
     try:
         raw = signing.loads(cursor, salt=_salt(ordering))
@@ -87,7 +95,7 @@ def decode_cursor(cursor: str, ordering: Sequence[str], model: type[models.Model
         raise InvalidCursor("the cursor is not valid")
     try:
         return [
-            model._meta.get_field(key.field).to_python(value)
+            _ordering_field(queryset, key.field).to_python(value)
             for key, value in zip(keys, raw, strict=True)
         ]
     except (ValidationError, TypeError, ValueError):
@@ -122,7 +130,7 @@ def keyset_page(
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
     keys = _parse_ordering(ordering)
     if cursor:
-        values = decode_cursor(cursor, ordering, queryset.model)
+        values = decode_cursor(cursor, ordering, queryset)
         queryset = queryset.filter(_after(keys, values))
     rows = list(queryset.order_by(*ordering)[: limit + 1])
     has_more = len(rows) > limit

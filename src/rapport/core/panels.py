@@ -50,11 +50,14 @@ def unregister(key: str) -> None:
     _PANELS.pop(key, None)
 
 
-def panels_for(request: HttpRequest, record: models.Model) -> list[dict[str, Any]]:
-    """The panels of ``record``'s page, each as its panel, template and context."""
+def panels_for(
+    request: HttpRequest, record: models.Model, *, wide: bool | None = None
+) -> list[dict[str, Any]]:
+    """The panels of ``record``'s page (only the full-width or only the grid ones when
+    ``wide`` says so), each as its panel, template and context."""
     shown = []
     for panel in sorted(_PANELS.values(), key=lambda panel: (panel.order, panel.key)):
-        if not panel.applies_to(type(record)):
+        if not panel.applies_to(type(record)) or wide not in (None, panel.wide):
             continue
         context = panel.context(request, record)
         if context is not None:

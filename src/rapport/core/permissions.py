@@ -5,6 +5,12 @@ in its service. Roles grant, per object type and action, a scope of none /
 own / team / all (``accounts.Role.permissions``). A record outside a user's
 view scope does not exist for them: ``get_visible_or_404`` answers 404, never
 403. A record they can see but not change answers 403 on the change.
+
+A record is a user's own when they are its ``owner``. A model may name more
+fields that make it someone's own: ``permission_owner_fields`` (users, e.g. a
+task's assignee) and ``permission_owner_team_fields`` (teams whose members
+count as owners, e.g. a task given to a team). The team scope then reaches
+those users' teammates too.
 """
 
 from __future__ import annotations
@@ -48,17 +54,41 @@ def team_ids(user: User) -> list[int]:
     return cached
 
 
-def scope_filter(user: User, scope: str) -> Q | None:
-    """The condition a record must meet for ``scope``; ``None`` means no condition."""
+def owner_fields(model: type[models.Model] | None) -> tuple[str, ...]:
+    """The user fields that make a record of ``model`` someone's own."""
+    return getattr(model, "permission_owner_fields", ("owner",))
+
+
+def owner_team_fields(model: type[models.Model] | None) -> tuple[str, ...]:
+    """The team fields whose members count as owners of a record of ``model``."""
+    return getattr(model, "permission_owner_team_fields", ())
+
+
+def _any_of(conditions: list[Q]) -> Q:
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+def scope_filter(user: User, scope: str, model: type[models.Model] | None = None) -> Q | None:
+    """The condition a record (of ``model``, when it names more owners) must meet for
+    ``scope``; ``None`` means no condition."""
     if scope == Scope.ALL:
         return None
+    if scope not in (Scope.OWN, Scope.TEAM):
+        return Q(pk__in=[])
+    owners = owner_fields(model)
+    team_owners = owner_team_fields(model)
+    teams = team_ids(user) if team_owners or scope == Scope.TEAM else []
+    own = [Q(**{f"{name}_id": user.pk}) for name in owners]
+    own += [Q(**{f"{name}_id__in": teams}) for name in team_owners]
     if scope == Scope.OWN:
-        return Q(owner_id=user.pk)
-    if scope == Scope.TEAM:
-        teams = team_ids(user)
-        teammates = user.teams.through.objects.filter(team_id__in=teams).values("user_id")
-        return Q(owner_id=user.pk) | Q(team_id__in=teams) | Q(owner_id__in=teammates)
-    return Q(pk__in=[])
+        return _any_of(own)
+    teammates = user.teams.through.objects.filter(team_id__in=teams).values("user_id")
+    return _any_of(
+        [*own, Q(team_id__in=teams), *(Q(**{f"{name}_id__in": teammates}) for name in owners)]
+    )
 
 
 def scope(
@@ -68,7 +98,7 @@ def scope(
     granted = scope_of(user, queryset.model, action)
     if granted == Scope.NONE or user is None:
         return queryset.none()
-    condition = scope_filter(user, granted)
+    condition = scope_filter(user, granted, queryset.model)
     if condition is None:
         return queryset
     return queryset.filter(condition)
@@ -81,16 +111,19 @@ def can(user: User | None, action: str, obj: models.Model) -> bool:
         return True
     if granted == Scope.NONE or user is None:
         return False
-    owner_id = getattr(obj, "owner_id", None)
-    if owner_id == user.pk:
+    owner_ids = {getattr(obj, f"{name}_id", None) for name in owner_fields(type(obj))} - {None}
+    if user.pk in owner_ids:
+        return True
+    team_owners = owner_team_fields(type(obj))
+    teams = set(team_ids(user)) if team_owners or granted == Scope.TEAM else set()
+    if any(getattr(obj, f"{name}_id", None) in teams for name in team_owners):
         return True
     if granted == Scope.OWN:
         return False
-    teams = set(team_ids(user))
     if getattr(obj, "team_id", None) in teams:
         return True
     membership = user.teams.through.objects
-    return owner_id is not None and membership.filter(user_id=owner_id, team_id__in=teams).exists()
+    return bool(owner_ids) and membership.filter(user_id__in=owner_ids, team_id__in=teams).exists()
 
 
 def can_create(user: User | None, model: type[models.Model]) -> bool:

@@ -5,7 +5,8 @@ A domain registers a model with the text to index and how to show a hit
 ``remove(obj)`` on purge, inside the writing transaction, so the index never
 disagrees with committed data. ``search`` answers the header box and the API,
 grouped by type and scoped by ``core.permissions``; ``filter_queryset`` narrows
-a list page's queryset for its quick search.
+a queryset to every match (the API and exports), ``first_matching_ids`` to a
+bounded candidate set (a list page's quick search).
 
 The index is the ``SearchEntry`` table: one row per record, its words folded
 to lower-case ASCII where possible, plus the record's owner and team so
@@ -498,3 +499,29 @@ def filter_queryset(queryset: models.QuerySet, query: str) -> models.QuerySet:
             expression = _expression(query_list, alternatives)
             matching = queryset.filter(pk__in=_matching_ids(entries, expression))
     return matching
+
+
+def first_matching_ids(
+    model: type[models.Model], user: User | None, query: str, *, limit: int
+) -> list[Any]:
+    """Up to ``limit`` ids of ``model`` records ``user`` may see that match ``query`` (with
+    the typo fallback), in index order: the bounded candidate set of a list page's quick
+    search, so a broad prefix costs ``limit`` row lookups rather than one per match."""
+    registration = _REGISTRY.get(object_type(model))
+    query_list = query_words(query)
+    entries = _visible_entries(registration, user) if registration and user else None
+    if entries is None or not query_list:
+        return []
+    ids = _fetch_ids(_matching_ids(entries, _expression(query_list), limit))
+    if not ids:
+        alternatives = _close_terms(query_list)
+        if alternatives:
+            expression = _expression(query_list, alternatives)
+            ids = _fetch_ids(_matching_ids(entries, expression, limit))
+    return ids
+
+
+def _fetch_ids(matching: RawSQL) -> list[Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(matching.sql, matching.params)
+        return [row[0] for row in cursor.fetchall()]

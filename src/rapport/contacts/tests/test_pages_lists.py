@@ -426,7 +426,7 @@ def test_export_the_selected_rows_with_the_page_columns(
         alice_client,
         django_capture_on_commit_callbacks,
         ids=[people["ann"].pk],
-        export_scope="selected",
+        scope="selected",
         query="columns=email&columns=lifecycle_stage",
     )
 
@@ -444,7 +444,7 @@ def test_export_of_all_filtered_rows_holds_only_what_the_rep_may_export(
     job = start_export(
         alice_client,
         django_capture_on_commit_callbacks,
-        export_scope="filtered",
+        scope="filtered",
         query="lifecycle_stage=customer",
     )
 
@@ -460,7 +460,7 @@ def test_an_export_page_shows_its_progress(
         alice_client,
         django_capture_on_commit_callbacks,
         ids=[people["ann"].pk],
-        export_scope="selected",
+        scope="selected",
         query="",
     )
 
@@ -502,7 +502,7 @@ def test_export_companies_with_tags(
     with django_capture_on_commit_callbacks(execute=True):
         alice_client.post(
             "/companies/bulk/",
-            {"action": "export", "export_scope": "filtered", "query": "columns=tags"},
+            {"action": "export", "scope": "filtered", "query": "columns=tags"},
         )
 
     rows = exported(Job.objects.get())
@@ -514,7 +514,7 @@ def test_a_role_without_export_cannot_start_one(people):
     agent = make_user("agent@example.com", role_slug="support-agent")
 
     response = client_for(agent).post(
-        "/contacts/bulk/", {"action": "export", "export_scope": "filtered", "query": ""}
+        "/contacts/bulk/", {"action": "export", "scope": "filtered", "query": ""}
     )
 
     assert response.status_code == 403
@@ -527,7 +527,7 @@ def test_an_export_with_bad_filters_fails_with_the_reason(
     job = start_export(
         alice_client,
         django_capture_on_commit_callbacks,
-        export_scope="filtered",
+        scope="filtered",
         query="sort=password",
     )
 
@@ -535,3 +535,17 @@ def test_an_export_with_bad_filters_fails_with_the_reason(
     assert job.status == JobStatus.FAILED
     assert "Sort by one of" in job.message
     assert not job.result_file
+
+
+def test_the_filter_panel_loads_when_opened_with_the_current_values(alice_client, people):
+    page = body(alice_client.get("/contacts/", {"job_title": "engineer", "sort": "-name"}))
+    panel = body(
+        alice_client.get(
+            "/contacts/", {"job_title": "engineer", "sort": "-name", "panel": "filters"}
+        )
+    )
+
+    assert 'name="job_title"' not in page
+    assert "panel=filters" in page and "job_title=engineer" in page
+    assert 'name="job_title"' in panel and 'value="engineer"' in panel
+    assert "<table" not in panel

@@ -268,3 +268,40 @@ def test_search_issues_one_query_per_object_type(alice, annabel, acme):
         search.search(alice, "annabel")
 
     assert len(queries) == len(search.registrations())
+
+
+@pytest.mark.django_db
+def test_a_capped_quick_search_keeps_its_first_matches_within_the_readers_scope(
+    alice, charlie, as_alice, annabel, charlies_contact
+):
+    second = services.contact_create(
+        actor=as_alice, values={"first_name": "Annie", "last_name": "Ng"}
+    )
+
+    assert sorted(search.first_matching_ids(Contact, alice, "ann", limit=10)) == sorted(
+        [annabel.pk, second.pk]
+    )
+    assert len(search.first_matching_ids(Contact, alice, "ann", limit=1)) == 1
+    assert search.first_matching_ids(Contact, alice, "jhonson", limit=10) == [annabel.pk]
+    assert search.first_matching_ids(Contact, alice, "annabel", limit=10) == [annabel.pk]
+    assert search.first_matching_ids(Contact, charlie, "annabel", limit=10) == [charlies_contact.pk]
+    assert search.first_matching_ids(Contact, alice, "!!!", limit=10) == []
+
+
+@pytest.mark.django_db
+def test_the_list_page_says_when_its_quick_search_was_capped(
+    alice_client, as_alice, annabel, monkeypatch
+):
+    from rapport.contacts import listing
+
+    services.contact_create(actor=as_alice, values={"first_name": "Annie", "last_name": "Ng"})
+    monkeypatch.setattr(listing, "QUICK_SEARCH_CANDIDATES", 1)
+
+    html = alice_client.get("/contacts/", {"q": "ann"}).content.decode()
+
+    assert "More than 1 records match this search" in html
+    assert ("Annabel" in html) != ("Annie" in html)
+    monkeypatch.setattr(listing, "QUICK_SEARCH_CANDIDATES", 5)
+    html = alice_client.get("/contacts/", {"q": "ann"}).content.decode()
+    assert "More than" not in html
+    assert "Annabel" in html and "Annie" in html

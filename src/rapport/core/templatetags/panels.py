@@ -19,7 +19,6 @@ def record_panels(context: template.Context, record: models.Model, wide: bool) -
     request = context["request"]
     rendered = (
         (render_to_string(shown["template"], shown["context"] | {"record": record}, request),)
-        for shown in panels_for(request, record)
-        if shown["panel"].wide == wide
+        for shown in panels_for(request, record, wide=wide)
     )
     return format_html_join("", "{}", rendered)

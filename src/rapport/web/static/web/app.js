@@ -168,8 +168,11 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.hasAttribute("data-bulk") && form.elements.action.value === "delete" &&
-        !window.confirm(form.getAttribute("data-confirm-delete"))) {
+    if (!form.hasAttribute("data-bulk") || form.elements.action.value !== "delete") {
+      return;
+    }
+    var everything = form.elements.scope && form.elements.scope.value === "filtered";
+    if (!window.confirm(form.getAttribute(everything ? "data-confirm-delete-all" : "data-confirm-delete"))) {
       event.preventDefault();
     }
   });

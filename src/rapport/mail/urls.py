@@ -1,0 +1,15 @@
+from django.urls import path
+
+from rapport.mail import views
+
+app_name = "mail"
+
+urlpatterns = [
+    path("email-templates/", views.template_list, name="template_list"),
+    path("email-templates/new/", views.template_create, name="template_create"),
+    path("email-templates/<int:pk>/", views.template_edit, name="template_edit"),
+    path("email-templates/<int:pk>/delete/", views.template_delete, name="template_delete"),
+    path("contacts/<int:contact_id>/email/", views.compose, name="compose"),
+    path("emails/<int:pk>/delivery/", views.delivery, name="delivery"),
+    path("emails/<int:pk>/retry/", views.retry, name="retry"),
+]
