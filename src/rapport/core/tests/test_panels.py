@@ -23,8 +23,10 @@ def counted_panel(monkeypatch) -> list:
             key="probe",
             title="Probe",
             template="contacts/_slot.html",
-            context=lambda request, record: context(request, record)
-            | {"slot": {"key": "probe", "title": "Probe", "description": "<b>hello</b>"}},
+            context=lambda request, record: (
+                context(request, record)
+                | {"slot": {"key": "probe", "title": "Probe", "description": "<b>hello</b>"}}
+            ),
             applies_to=lambda model: model is Company,
         )
     )
