@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
@@ -25,6 +24,7 @@ from rapport.core.api import (
     PageOut,
     PageParams,
     actor,
+    created,
     current_user,
     objects_by_ids,
     paginate,
@@ -231,8 +231,7 @@ def user_create(request: HttpRequest, response: HttpResponse, payload: UserCreat
     values["role"] = _role_by_slug(values["role"])
     values["teams"] = objects_by_ids(Team.objects.all(), values["teams"], field="teams")
     user = services.user_create(actor=actor(request), **values)
-    response["Location"] = reverse("api:user_detail", kwargs={"user_id": user.pk})
-    return Status(201, user)
+    return created(response, user, "api:user_detail", user_id=user.pk)
 
 
 @router.patch("/users/{user_id}", response={200: UserOut, **problems(403, 404, 422)})
@@ -297,9 +296,7 @@ def team_create(request: HttpRequest, response: HttpResponse, payload: TeamCreat
         members=objects_by_ids(User.objects.all(), payload.members, field="members"),
     )
     team = _teams().get(pk=team.pk)
-    set_etag(response, team)
-    response["Location"] = reverse("api:team_detail", kwargs={"team_id": team.pk})
-    return Status(201, team)
+    return created(response, team, "api:team_detail", team_id=team.pk)
 
 
 @router.patch(

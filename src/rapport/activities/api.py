@@ -11,7 +11,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
@@ -28,6 +27,7 @@ from rapport.core.api import (
     PageOut,
     PageParams,
     actor,
+    created,
     current_user,
     paginate,
     problems,
@@ -137,9 +137,7 @@ def activity_create(request: HttpRequest, response: HttpResponse, payload: Activ
         actor=actor(request), kind=kind, **_service_arguments(request, data)
     )
     activity = _reread(activity)
-    set_etag(response, activity)
-    response["Location"] = reverse("api:activity_detail", kwargs={"activity_id": activity.pk})
-    return Status(201, activity)
+    return created(response, activity, "api:activity_detail", activity_id=activity.pk)
 
 
 @router.patch(

@@ -146,6 +146,12 @@ class Activity(Record):
             ),
             models.Index(fields=["message_id"], name="activity_message_idx"),
             models.Index(fields=["thread_id", "occurred_at"], name="activity_thread_idx"),
+            # Calendars read meetings by a window of start times.
+            models.Index(
+                fields=["starts_at"],
+                condition=LIVE & Q(kind=ActivityKind.MEETING),
+                name="activity_meeting_start_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ may not see, and its attachments, answer 404), writes go through
 from __future__ import annotations
 
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.urls import reverse
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 from ninja.responses import Status
@@ -17,7 +16,7 @@ from rapport.attachments import queries, services
 from rapport.attachments.downloads import download_response
 from rapport.attachments.models import Attachment
 from rapport.attachments.schemas import AttachmentDetailOut, AttachmentOut, RecordRef
-from rapport.core.api import PageOut, PageParams, actor, current_user, paginate, problems
+from rapport.core.api import PageOut, PageParams, actor, created, current_user, paginate, problems
 
 router = Router(tags=["attachments"])
 
@@ -55,10 +54,8 @@ def attachment_create(
     already has (the file's own name unless ``name`` is given) gets a new version."""
     found = queries.visible_record(current_user(request), record.object_type, record.object_id)
     version = services.attachment_upload(actor=actor(request), record=found, file=file, name=name)
-    response["Location"] = reverse(
-        "api:attachment_detail", kwargs={"attachment_id": version.attachment_id}
-    )
-    return Status(201, Attachment.objects.get(pk=version.attachment_id))
+    attachment = Attachment.objects.get(pk=version.attachment_id)
+    return created(response, attachment, "api:attachment_detail", attachment_id=attachment.pk)
 
 
 @router.get(

@@ -19,7 +19,6 @@ from django.db import models, transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
@@ -67,6 +66,7 @@ from rapport.core.api import (
     PageOut,
     PageParams,
     actor,
+    created,
     current_user,
     objects_by_ids,
     paginate,
@@ -278,9 +278,7 @@ def company_create(request: HttpRequest, response: HttpResponse, payload: Compan
         actor=actor(request), **_service_arguments(payload.model_dump(exclude_unset=True))
     )
     company = _companies().get(pk=company.pk)
-    set_etag(response, company)
-    response["Location"] = reverse("api:company_detail", kwargs={"company_id": company.pk})
-    return Status(201, company)
+    return created(response, company, "api:company_detail", company_id=company.pk)
 
 
 @router.patch(
@@ -402,9 +400,7 @@ def _new_contact(write_as: Actor, data: dict[str, Any]) -> Contact:
 def contact_create(request: HttpRequest, response: HttpResponse, payload: ContactIn) -> Status:
     contact = _new_contact(actor(request), payload.model_dump(exclude_unset=True))
     contact = _contacts().get(pk=contact.pk)
-    set_etag(response, contact)
-    response["Location"] = reverse("api:contact_detail", kwargs={"contact_id": contact.pk})
-    return Status(201, contact)
+    return created(response, contact, "api:contact_detail", contact_id=contact.pk)
 
 
 @router.patch(
@@ -491,8 +487,9 @@ def list_detail(request: HttpRequest, list_id: int) -> StaticList:
 @router.post("/lists", response={201: ListOut, **problems(403, 422)})
 def list_create(request: HttpRequest, response: HttpResponse, payload: ListIn) -> Status:
     static_list = services.list_create(actor=actor(request), **payload.model_dump())
-    response["Location"] = reverse("api:list_detail", kwargs={"list_id": static_list.pk})
-    return Status(201, _visible_list(request, static_list.pk))
+    return created(
+        response, _visible_list(request, static_list.pk), "api:list_detail", list_id=static_list.pk
+    )
 
 
 @router.patch("/lists/{int:list_id}", response={200: ListOut, **problems(403, 404, 422)})
@@ -552,8 +549,7 @@ def tag_detail(request: HttpRequest, tag_id: int) -> Tag:
 def tag_create(request: HttpRequest, response: HttpResponse, payload: TagIn) -> Status:
     """Add a tag (admins)."""
     tag = services.tag_create(actor=actor(request), **payload.model_dump())
-    response["Location"] = reverse("api:tag_detail", kwargs={"tag_id": tag.pk})
-    return Status(201, tag)
+    return created(response, tag, "api:tag_detail", tag_id=tag.pk)
 
 
 @router.patch("/tags/{int:tag_id}", response={200: TagOut, **problems(403, 404, 422)})
@@ -618,8 +614,12 @@ def customfield_create(
     definition = customfields.customfield_create(
         actor=actor(request), content_type=content_type, **values
     )
-    response["Location"] = reverse("api:customfield_detail", kwargs={"field_id": definition.pk})
-    return Status(201, _definitions().get(pk=definition.pk))
+    return created(
+        response,
+        _definitions().get(pk=definition.pk),
+        "api:customfield_detail",
+        field_id=definition.pk,
+    )
 
 
 @router.patch(

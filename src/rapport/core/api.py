@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.urls import re_path
+from django.urls import re_path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -30,15 +30,16 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.openapi.schema import OpenAPISchema
+from ninja.responses import Status
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from rapport.accounts.models import TokenScope
 from rapport.accounts.tokens import token_authenticate
 from rapport.core.actors import Actor
-from rapport.core.etag import MalformedPrecondition
+from rapport.core.etag import MalformedPrecondition, set_etag
 from rapport.core.exceptions import VersionConflict
-from rapport.core.models import Source
+from rapport.core.models import Source, VersionedModel
 from rapport.core.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -458,3 +459,12 @@ class RapportAPI(NinjaAPI):
         for pattern in patterns:
             pattern.callback = _routing_problems(pattern.callback)
         return patterns, app_name, namespace
+
+
+def created(response: HttpResponse, body: Any, url_name: str, **url_kwargs: Any) -> Status:
+    """A 201 answer with ``body``, its URL in ``Location`` and, for a versioned record, its
+    ETag, so a client can update it with If-Match straight away."""
+    if isinstance(body, VersionedModel):
+        set_etag(response, body)
+    response["Location"] = reverse(url_name, kwargs=url_kwargs)
+    return Status(201, body)

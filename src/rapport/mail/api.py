@@ -13,7 +13,7 @@ from ninja import Query, Router
 from ninja.responses import Status
 
 from rapport.contacts.models import Contact
-from rapport.core.api import PageOut, PageParams, actor, current_user, paginate, problems
+from rapport.core.api import PageOut, PageParams, actor, created, current_user, paginate, problems
 from rapport.core.permissions import get_visible_or_404
 from rapport.mail import queries, services
 from rapport.mail.models import EmailTemplate, OutgoingEmail
@@ -104,8 +104,7 @@ def email_template_create(
     """Add a template of your own; only admins may share one. Unknown merge fields are
     refused (422)."""
     template = services.template_create(actor=actor(request), **payload.model_dump())
-    response["Location"] = reverse("api:email_template_detail", kwargs={"template_id": template.pk})
-    return Status(201, template)
+    return created(response, template, "api:email_template_detail", template_id=template.pk)
 
 
 @router.patch(

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status as HttpStatus
@@ -21,6 +20,7 @@ from rapport.core.api import (
     PageOut,
     PageParams,
     actor,
+    created,
     current_user,
     objects_by_ids,
     paginate,
@@ -191,8 +191,8 @@ def task_create(request: HttpRequest, response: HttpResponse, payload: TaskIn) -
     """Create a task; it is yours to do unless you name an assignee or a team."""
     data = payload.model_dump(exclude_unset=True)
     task = services.task_create(actor=actor(request), **_arguments(request, data))
-    response["Location"] = reverse("api:task_detail", kwargs={"task_id": task.pk})
-    return HttpStatus(201, _read_back(request, response, task))
+    task = _read_back(request, response, task)
+    return created(response, task, "api:task_detail", task_id=task.pk)
 
 
 @router.get(
