@@ -226,14 +226,28 @@ def percentile(timings: list[float], share: float) -> float:
 
 
 def empty_contacts() -> None:
-    """Drop the contacts a previous ``--contacts`` run left, in one statement per table:
-    deleting their owners row by row would first set a million ``owner_id`` to NULL."""
+    """Drop the contacts, activities and tasks a previous ``--contacts`` run left, in one
+    statement per table: deleting their owners row by row would first set a million
+    ``owner_id`` to NULL."""
     from django.db import connection
 
+    from rapport.activities.models import Activity, ActivityLink, MeetingAttendee
     from rapport.contacts.models import Company, Contact
     from rapport.core.models import SearchEntry
+    from rapport.tasks.models import Task, TaskLink
 
-    tables = [SearchEntry._meta.db_table, Contact._meta.db_table, Company._meta.db_table]
+    # Referring tables first: SQLite checks foreign keys on each DELETE.
+    loaded = [
+        MeetingAttendee,
+        ActivityLink,
+        Activity,
+        TaskLink,
+        Task,
+        SearchEntry,
+        Contact,
+        Company,
+    ]
+    tables = [model._meta.db_table for model in loaded]
     with connection.cursor() as sql:
         if connection.vendor == "postgresql":
             sql.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
@@ -542,6 +556,303 @@ def bench_pages_over_http(count: int, repeat: int) -> list[dict]:
     return rows
 
 
+def sales_rep():
+    from rapport.accounts.models import User
+
+    return User.objects.filter(role__slug="sales-rep").order_by("email").first()
+
+
+def seed_timeline(contact, activities: int) -> None:
+    """``activities`` activities on ``contact`` (one a day back to the past, of every kind,
+    meetings with its owner attending, a third on its company too), by the contact's owner
+    and their teammates, through ``core.bulk`` as the demo writes them."""
+    import datetime
+    import itertools
+
+    from django.utils import timezone
+
+    from rapport.accounts.models import User
+    from rapport.activities.demo import BLANK
+    from rapport.activities.models import Activity, ActivityLink, MeetingAttendee
+    from rapport.core import bulk
+
+    team = contact.owner.teams.order_by("pk").first()
+    authors = itertools.cycle(
+        User.objects.filter(teams=team).order_by("pk").values_list("pk", flat=True)
+    )
+    kinds = itertools.cycle(["call", "email", "note", "meeting", "chat", "visit"])
+    now = timezone.now()
+    rows = []
+    for number, pk in zip(range(activities), bulk.reserve_ids(Activity, activities), strict=True):
+        kind = next(kinds)
+        at = now - datetime.timedelta(hours=number * 6 + 1)
+        rows.append(
+            {
+                **BLANK,
+                "id": pk,
+                "kind": kind,
+                "subject": f"Bench {kind} {number}",
+                "body": "Spoke about the renewal and the new price list.",
+                "occurred_at": at,
+                "created_at": at,
+                "owner_id": next(authors),
+                "team_id": team.pk if team else None,
+                "direction": "in" if kind in ("call", "email", "chat") else "",
+                "email_from": (contact.email or "someone@example.com") if kind == "email" else "",
+                "channel": "sms" if kind == "chat" else "",
+                "starts_at": at if kind == "meeting" else None,
+                "ends_at": at + datetime.timedelta(hours=1) if kind == "meeting" else None,
+            }
+        )
+    targets = [("contacts.contact", contact.pk)]
+    links = [
+        {
+            "activity_id": row["id"],
+            "object_type": kind,
+            "object_id": pk,
+            "occurred_at": row["occurred_at"],
+        }
+        for number, row in enumerate(rows)
+        for kind, pk in targets
+        + (
+            [("contacts.company", contact.company_id)]
+            if contact.company_id and number % 3 == 0
+            else []
+        )
+    ]
+    attendees = [
+        {"activity_id": row["id"], "user_id": contact.owner_id, "contact_id": None}
+        for row in rows
+        if row["kind"] == "meeting"
+    ]
+    bulk.insert(Activity, rows)
+    bulk.insert(ActivityLink, links)
+    bulk.insert(MeetingAttendee, attendees)
+    bulk.reset_sequences(Activity, ActivityLink, MeetingAttendee)
+    bulk.analyze(Activity, ActivityLink, MeetingAttendee)
+
+
+def bench_timeline(count: int, activities: int, repeat: int) -> list[dict]:
+    """The first page of the timeline of a contact with ``activities`` activities, as its
+    owner (a sales rep) sees it: through the timeline service, the 360 page's htmx
+    endpoint and the API; against the bare range query of the contact's links on
+    ``activitylink_timeline_idx``."""
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    from rapport.activities.models import ActivityLink
+    from rapport.contacts.models import Contact
+    from rapport.core import timeline
+
+    rep = sales_rep()
+    contact = Contact.objects.filter(owner=rep, company__isnull=False).order_by("pk").first()
+    seed_timeline(contact, activities)
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(rep)
+    table = ActivityLink._meta.db_table
+
+    def raw_range() -> None:
+        with connection.cursor() as sql:
+            sql.execute(
+                f"SELECT activity_id, occurred_at FROM {table} WHERE object_type = %s "
+                "AND object_id = %s ORDER BY occurred_at DESC, activity_id DESC LIMIT %s",
+                ["contacts.contact", contact.pk, timeline.PAGE_SIZE + 1],
+            )
+            assert len(sql.fetchall()) == timeline.PAGE_SIZE + 1
+
+    def service_page() -> None:
+        assert len(timeline.page(rep, contact).items) == timeline.PAGE_SIZE
+
+    panel_url = reverse("activities:timeline", args=["contacts.contact", contact.pk])
+    api_url = f"/api/v1/contacts/{contact.pk}/timeline"
+    ceiling = best_of(repeat, raw_range)
+    rows = []
+    for name, action in [
+        ("timeline first page (service)", service_page),
+        (
+            "timeline first page over HTTP (the 360 page's htmx endpoint)",
+            lambda: client.get(panel_url, headers={"HX-Request": "true"}),
+        ),
+        (
+            "timeline first page over HTTP (API)",
+            lambda: client.get(api_url, {"limit": timeline.PAGE_SIZE}),
+        ),
+    ]:
+        response = action()
+        assert getattr(response, "status_code", 200) == 200, (name, response.status_code)
+        rows.append(
+            result(
+                f"{name}, a contact with {activities:,} activities (rep)",
+                count,
+                best_of(repeat, action),
+                ceiling,
+                f"{timeline.PAGE_SIZE} items, newest first, merged with tasks and changes; "
+                "test client, no network; ceiling: the bare range query on the "
+                "activitylink timeline index",
+            )
+        )
+    return rows
+
+
+def seed_open_tasks(count: int) -> None:
+    """``count`` open tasks: due from a month ago to two months ahead (a tenth undated),
+    given round-robin to the demo's sales floor, one in ten to a team, each about a
+    contact; through ``core.bulk`` as the demo writes them."""
+    import datetime
+    import itertools
+    import random
+
+    from django.utils import timezone
+
+    from rapport.accounts.models import User
+    from rapport.contacts.models import Contact
+    from rapport.core import bulk
+    from rapport.tasks.models import Task, TaskLink
+
+    rng = random.Random(3)
+    now = timezone.now()
+    people = list(
+        User.objects.filter(role__slug__in=["sales-rep", "sales-manager"])
+        .order_by("email")
+        .values_list("pk", "teams")
+    )
+    assignees = itertools.cycle(people)
+    top = Contact.objects.order_by("-pk").values_list("pk", flat=True).first()
+    rows, links = [], []
+    for number, pk in zip(range(count), bulk.reserve_ids(Task, count), strict=True):
+        user, team = next(assignees)
+        due = None
+        if number % 10:
+            due = now + datetime.timedelta(minutes=rng.randrange(-30 * 1440, 60 * 1440))
+        to_team = number % 10 == 1 and team is not None
+        rows.append(
+            {
+                "id": pk,
+                "title": f"Bench task {number}",
+                "description": "",
+                "due_at": due,
+                "priority": "normal",
+                "status": "open",
+                "completed_at": None,
+                "assignee_id": None if to_team else user,
+                "assignee_team_id": team if to_team else None,
+                "recurrence": "",
+                "recurrence_interval": 1,
+                "reminder_minutes": None,
+                "remind_at": None,
+                "reminded_at": None,
+                "owner_id": user,
+                "team_id": team,
+                "created_by_id": user,
+                "updated_by_id": user,
+                "created_at": now - datetime.timedelta(minutes=count - number),
+                "updated_at": now,
+                "deleted_at": None,
+                "deleted_by_id": None,
+                "version": 1,
+                "custom": {},
+            }
+        )
+        links.append(
+            {"task_id": pk, "object_type": "contacts.contact", "object_id": rng.randint(1, top)}
+        )
+    with bulk.without_indexes(Task, TaskLink):
+        bulk.insert(Task, rows)
+        bulk.insert(TaskLink, links)
+    bulk.reset_sequences(Task, TaskLink)
+    bulk.analyze(Task, TaskLink)
+
+
+def bench_my_work(count: int, tasks: int, repeat: int) -> list[dict]:
+    """A sales rep's My work with ``tasks`` open tasks in the database: its five sections
+    (overdue, today, upcoming, undated, assigned by me; 10 each) through the service and
+    the whole page over HTTP; against the bare indexed queries of the rep's open tasks
+    that the sections read (the rep's own and their team's, each an index range)."""
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from rapport.core.permissions import team_ids
+    from rapport.notifications.digest import user_zone
+    from rapport.tasks import queries
+    from rapport.tasks.models import Task
+
+    seed_open_tasks(tasks)
+    rep = sales_rep()
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(rep)
+    table = Task._meta.db_table
+    size = queries.SECTION_SIZE + 1
+    teams = team_ids(rep)
+
+    def raw_sections() -> None:
+        now = timezone.now()
+        with timezone.override(user_zone(rep)):
+            midnight = queries.end_of_today(now)
+        open_tasks = (
+            f"SELECT * FROM {table} WHERE deleted_at IS NULL AND status IN ('open', 'in_progress')"
+        )
+        in_teams = ", ".join(["%s"] * len(teams)) or "NULL"
+        parts = [
+            (f"{open_tasks} AND assignee_id = %s", [rep.pk]),
+            (
+                f"{open_tasks} AND assignee_id IS NULL AND assignee_team_id IN ({in_teams})",
+                teams,
+            ),
+        ]
+        sections = [
+            ("AND due_at < %s ORDER BY due_at, id", [now]),
+            ("AND due_at >= %s AND due_at < %s ORDER BY due_at, id", [now, midnight]),
+            ("AND due_at >= %s ORDER BY due_at, id", [midnight]),
+            ("AND due_at IS NULL ORDER BY id DESC", []),
+        ]
+        with connection.cursor() as sql:
+            for condition, params in sections:
+                for part, part_params in parts:
+                    sql.execute(f"{part} {condition} LIMIT %s", [*part_params, *params, size])
+                    sql.fetchall()
+            sql.execute(
+                f"{open_tasks} AND owner_id = %s AND (assignee_id IS NULL OR assignee_id <> %s) "
+                "ORDER BY created_at DESC, id DESC LIMIT %s",
+                [rep.pk, rep.pk, size],
+            )
+            sql.fetchall()
+
+    def service_sections() -> None:
+        now = timezone.now()
+        with timezone.override(user_zone(rep)):
+            for section in queries.SECTIONS:
+                queries.section_page(rep, section, now=now)
+
+    def page() -> None:
+        response = client.get("/my-work/")
+        assert response.status_code == 200
+
+    mine = Task.objects.filter(queries.assigned_to(rep), status="open").count()
+    ceiling = best_of(repeat, raw_sections)
+    note = (
+        f"{mine:,} of them the rep's; 5 sections of 10; ceiling: the bare indexed queries "
+        "of the rep's open tasks, the rep's own and their team's, per section (9 statements)"
+    )
+    return [
+        result(
+            f"My work sections (service) with {tasks:,} open tasks (rep)",
+            count,
+            best_of(repeat, service_sections),
+            ceiling,
+            note,
+        ),
+        result(
+            f"My work page over HTTP with {tasks:,} open tasks (rep)",
+            count,
+            best_of(repeat, page),
+            ceiling,
+            f"test client, no network; {note}",
+        ),
+    ]
+
+
 def empty_tables() -> None:
     """Start from empty tables (roles stay: they ship as data)."""
     from rapport.accounts.models import Team, User
@@ -603,6 +914,18 @@ def main() -> None:
     parser.add_argument(
         "--search-queries", type=int, default=300, help="queries timed per search benchmark"
     )
+    parser.add_argument(
+        "--timeline-activities",
+        type=int,
+        default=10_000,
+        help="with --contacts: activities on the contact whose timeline is timed",
+    )
+    parser.add_argument(
+        "--open-tasks",
+        type=int,
+        default=100_000,
+        help="with --contacts: open tasks in the database when My work is timed",
+    )
     args = parser.parse_args()
 
     configure_environment()
@@ -613,6 +936,8 @@ def main() -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    # Pages render static URLs from the manifest, as a deployed server does.
+    call_command("collectstatic", interactive=False, verbosity=0)
     empty_contacts()
     empty_tables()
     database = connection.vendor
@@ -628,6 +953,8 @@ def main() -> None:
             *bench_search(args.contacts, search_queries(args.search_queries)),
             *bench_contact_list(args.contacts, args.repeat),
             *bench_pages_over_http(args.contacts, args.repeat),
+            *bench_timeline(args.contacts, args.timeline_activities, args.repeat),
+            *bench_my_work(args.contacts, args.open_tasks, args.repeat),
         ]
     write_results(results, database, args.rows)
     for item in results:

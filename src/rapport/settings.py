@@ -130,6 +130,15 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 ATTACHMENT_MAX_BYTES = config.env_int("RAPPORT_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
 ATTACHMENT_TYPES = config.attachment_types()
 
+# Email in: the largest message accepted, the addresses `rapport mail-in` accepts mail
+# for (BCC and forward-to-CRM), and whether forwarded or posted mail from an unknown
+# sender creates a contact.
+MAIL_IN_MAX_BYTES = config.env_int("RAPPORT_MAIL_IN_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
+MAIL_IN_ADDRESSES = [
+    address.lower() for address in config.env_list("RAPPORT_MAIL_IN_ADDRESSES", [])
+]
+MAIL_IN_CREATE_CONTACTS = config.env_bool("RAPPORT_MAIL_IN_CREATE_CONTACTS", False)
+
 SESSION_COOKIE_AGE = config.env_int("RAPPORT_SESSION_AGE", 60 * 60 * 24 * 14, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

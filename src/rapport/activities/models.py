@@ -135,6 +135,26 @@ class Activity(Record):
     )
     # Ids of the users the text mentions (@username), set by the services.
     mentions = models.JSONField(_("mentions"), default=list, blank=True)
+    # Set on an email synced from a mailbox that is not shared: only that user, or
+    # that team's members, see it (``core.permissions``, ``permission_private_fields``).
+    private_to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("private to"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    private_to_team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("private to team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    permission_private_fields = ("private_to_user", "private_to_team")
 
     class Meta:
         verbose_name = _("activity")

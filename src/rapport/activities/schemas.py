@@ -54,6 +54,14 @@ class ActivityOut(Schema):
     mentions: list[int] = Field(description="Ids of the users the text mentions.")
     owner: int | None = Field(alias="owner_id", description="The user who had the interaction.")
     team: int | None = Field(alias="team_id")
+    private_to_user: int | None = Field(
+        alias="private_to_user_id",
+        description="Emails from a mailbox that is not shared: only this user sees it.",
+    )
+    private_to_team: int | None = Field(
+        alias="private_to_team_id",
+        description="Emails from a team mailbox that is not shared: only its members see it.",
+    )
     version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime

@@ -36,7 +36,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rapport.accounts.models import User
+from rapport.accounts.models import Team, User
 from rapport.activities.engagement import refresh_targets
 from rapport.activities.links import (
     Target,
@@ -68,7 +68,7 @@ Errors = dict[str, list[str]]
 MENTION = re.compile(r"(?<![\w@])@(\w[\w.+-]*)")
 MAX_MENTIONS = 20
 MAX_ATTENDEES = 200
-NOT_SETTABLE = frozenset({"kind", "mentions"})
+NOT_SETTABLE = frozenset({"kind", "mentions", "private_to_user", "private_to_team"})
 
 
 # Mentions
@@ -259,11 +259,14 @@ def activity_create(
     attendee_users: Sequence[int] | None = None,
     attendee_contacts: Sequence[int] | None = None,
     mentions: Sequence[int] | None = None,
+    private_to_user: User | None = None,
+    private_to_team: Team | None = None,
 ) -> Activity:
     """Log an activity of ``kind`` linked to ``links`` (records, or ``(type, id)`` pairs).
 
     ``values`` holds the model fields (``subject``, ``body``, ``occurred_at``, ``owner``…);
-    a meeting's contact attendees are linked to it as well."""
+    a meeting's contact attendees are linked to it as well. ``private_to_user`` or
+    ``private_to_team`` make it visible to that user or team alone."""
     if not can_create(actor.user, Activity):
         raise PermissionDenied
     values = dict(values or {})
@@ -278,6 +281,8 @@ def activity_create(
     values = {name: value for name, value in values.items() if name not in NOT_SETTABLE}
     values["kind"] = kind
     values["mentions"] = _mention_ids(kind, values.get("body", ""), mentions, errors)
+    values["private_to_user"] = private_to_user
+    values["private_to_team"] = private_to_team
     blank = Activity(owner=actor.user)
     errors |= {
         k: v for k, v in _model_errors(blank, values, creating=True).items() if k not in errors

@@ -1,24 +1,29 @@
 """The activities app's two sources of every record's timeline (``core.timeline``):
 the activities linked to the record, and the changes of its owner and lifecycle
-stage read from the audit log."""
+stage read from the audit log; and how the API shows their items
+(``core.timeline_api``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import prefetch_related_objects
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from ninja import Field, Schema
 
 from rapport.accounts.models import User
 from rapport.activities import queries
 from rapport.activities.links import Target, is_linkable
-from rapport.activities.models import ActivityKind
-from rapport.core import timeline
-from rapport.core.history import describe_entries
-from rapport.core.models import AuditAction, AuditEntry
+from rapport.activities.models import Activity, ActivityKind
+from rapport.activities.schemas import ActivityOut
+from rapport.core import timeline, timeline_api
+from rapport.core.history import DescribedEntry, describe_entries
+from rapport.core.models import AuditAction, AuditEntry, Source
 from rapport.core.timeline import Position, TimelineItem
 
 # Field changes a reader of the timeline wants to see among the interactions.
@@ -120,5 +125,55 @@ class FieldChangeSource:
         ]
 
 
+# How the API shows them (``core.timeline_api``)
+
+
+class ChangeOut(Schema):
+    """An edit of the record's owner or lifecycle stage, from its audit log."""
+
+    actor: int | None = Field(description="The id of the user who made it.")
+    actor_label: str = Field(description="Who made it, as named then.")
+    source: Source = Field(description="Through what: ui, api, import, automation, system…")
+    changes: dict[str, list[Any]] = Field(
+        description="{field: [before, after]} of the fields shown (owner, lifecycle_stage), "
+        "as stored: a user's id, a stage's value."
+    )
+
+
+def _activities_for_api(user: User, activities: list[Activity]) -> Sequence[Activity]:
+    prefetch_related_objects(activities, "links", "attendees")
+    return activities
+
+
+def _changes_for_api(user: User, described: list[DescribedEntry]) -> Sequence[dict[str, Any]]:
+    return [
+        {
+            "actor": item.entry.actor_id,
+            "actor_label": item.entry.actor_label,
+            "source": item.entry.source,
+            "changes": item.entry.changes,
+        }
+        for item in described
+    ]
+
+
 timeline.register(ActivitySource())
 timeline.register(FieldChangeSource())
+timeline_api.register(
+    ActivitySource.key,
+    timeline_api.ItemShape(
+        field="activity",
+        schema=ActivityOut,
+        prepare=_activities_for_api,
+        description="The activity, when the item is one (source activities).",
+    ),
+)
+timeline_api.register(
+    FieldChangeSource.key,
+    timeline_api.ItemShape(
+        field="change",
+        schema=ChangeOut,
+        prepare=_changes_for_api,
+        description="The owner or stage change, when the item is one (source changes).",
+    ),
+)

@@ -139,7 +139,7 @@ def timeline_items(request: HttpRequest, object_type: str, object_id: int) -> Ht
 # The inline forms
 
 
-def _engagement_html(request: HttpRequest, record: models.Model) -> str:
+def engagement_html(request: HttpRequest, record: models.Model) -> str:
     """The record's last contacted and next activity dates, re-read, for the page header
     to swap in: rendered by ``<app>/_engagement.html`` when the record's app has one."""
     if not tracks_engagement(type(record)):
@@ -163,7 +163,7 @@ def _logged(
         kinds = None
     context = _form_context(record, _form(form_class), saved=True)
     context |= _items_context(request, record, kinds)
-    context["engagement"] = _engagement_html(request, record)
+    context["engagement"] = engagement_html(request, record)
     return render(request, "activities/_logged.html", context)
 
 

@@ -77,6 +77,7 @@ from rapport.core.exceptions import VersionConflict
 from rapport.core.models import CustomFieldDefinition
 from rapport.core.permissions import get_visible_or_404
 from rapport.core.registry import record_models
+from rapport.core.timeline_api import add_timeline_endpoint
 
 router = Router(tags=["contacts"])
 
@@ -272,6 +273,9 @@ def company_detail(request: HttpRequest, response: HttpResponse, company_id: int
     return conditional_read(request, response, _visible_company(request, company_id))
 
 
+add_timeline_endpoint(router, Company, "companies")
+
+
 @router.post("/companies", response={201: CompanyOut, **problems(403, 422)})
 def company_create(request: HttpRequest, response: HttpResponse, payload: CompanyIn) -> Status:
     company = services.company_create(
@@ -388,6 +392,9 @@ def contact_detail(
     if "company" in wanted:
         _expand_companies([contact], current_user(request))
     return conditional_read(request, response, contact)
+
+
+add_timeline_endpoint(router, Contact, "contacts")
 
 
 def _new_contact(write_as: Actor, data: dict[str, Any]) -> Contact:

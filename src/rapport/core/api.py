@@ -64,6 +64,7 @@ PROBLEM_KINDS = {
     404: "not-found",
     405: "method-not-allowed",
     412: "version-conflict",
+    413: "too-large",
     422: "validation",
     429: "throttled",
     500: "server-error",

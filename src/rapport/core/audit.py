@@ -20,7 +20,9 @@ from rapport.core.actors import Actor
 from rapport.core.models import AuditAction, AuditEntry
 
 # Bookkeeping fields whose change says nothing a reader needs.
-UNAUDITED_FIELDS = frozenset({"updated_at", "updated_by", "version", "password", "last_login"})
+UNAUDITED_FIELDS = frozenset(
+    {"updated_at", "updated_by", "version", "password", "password_encrypted", "last_login"}
+)
 
 
 def json_value(value: Any) -> Any:

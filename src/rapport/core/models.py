@@ -146,6 +146,7 @@ class Source(models.TextChoices):
     IMPORT = "import", _("Import")
     AUTOMATION = "automation", _("Automation")
     SYSTEM = "system", _("System")
+    EMAIL = "email", _("Email received")
 
 
 class AuditAction(models.TextChoices):

@@ -11,6 +11,11 @@ fields that make it someone's own: ``permission_owner_fields`` (users, e.g. a
 task's assignee) and ``permission_owner_team_fields`` (teams whose members
 count as owners, e.g. a task given to a team). The team scope then reaches
 those users' teammates too.
+
+A record may also be private: a model naming ``permission_private_fields`` (a user
+field and a team field, e.g. an email synced from a personal mailbox) keeps a record
+whose user field is set visible to that user alone, and one whose team field is set
+to that team's members alone, whatever the role grants, admins included.
 """
 
 from __future__ import annotations
@@ -64,6 +69,36 @@ def owner_team_fields(model: type[models.Model] | None) -> tuple[str, ...]:
     return getattr(model, "permission_owner_team_fields", ())
 
 
+def private_fields(model: type[models.Model] | None) -> tuple[str, str] | None:
+    """The user field and team field that, when set, make a record of ``model`` private."""
+    return getattr(model, "permission_private_fields", None)
+
+
+def privacy_filter(user: User, model: type[models.Model] | None) -> Q | None:
+    """The condition a record of ``model`` must meet for ``user`` to see it when it is
+    private; ``None`` for models whose records are never private."""
+    fields = private_fields(model)
+    if fields is None:
+        return None
+    user_field, team_field = fields
+    return (
+        Q(**{f"{user_field}_id__isnull": True, f"{team_field}_id__isnull": True})
+        | Q(**{f"{user_field}_id": user.pk})
+        | Q(**{f"{team_field}_id__in": team_ids(user)})
+    )
+
+
+def is_private_from(user: User, obj: models.Model) -> bool:
+    fields = private_fields(type(obj))
+    if fields is None:
+        return False
+    private_user = getattr(obj, f"{fields[0]}_id", None)
+    private_team = getattr(obj, f"{fields[1]}_id", None)
+    if private_user is not None:
+        return private_user != user.pk
+    return private_team is not None and private_team not in team_ids(user)
+
+
 def _any_of(conditions: list[Q]) -> Q:
     combined = conditions[0]
     for condition in conditions[1:]:
@@ -99,18 +134,19 @@ def scope(
     if granted == Scope.NONE or user is None:
         return queryset.none()
     condition = scope_filter(user, granted, queryset.model)
-    if condition is None:
-        return queryset
-    return queryset.filter(condition)
+    if condition is not None:
+        queryset = queryset.filter(condition)
+    privacy = privacy_filter(user, queryset.model)
+    return queryset if privacy is None else queryset.filter(privacy)
 
 
 def can(user: User | None, action: str, obj: models.Model) -> bool:
     """Whether ``user`` may ``action`` this record."""
     granted = scope_of(user, type(obj), action)
+    if granted == Scope.NONE or user is None or is_private_from(user, obj):
+        return False
     if granted == Scope.ALL:
         return True
-    if granted == Scope.NONE or user is None:
-        return False
     owner_ids = {getattr(obj, f"{name}_id", None) for name in owner_fields(type(obj))} - {None}
     if user.pk in owner_ids:
         return True

@@ -10,7 +10,7 @@ Events are named ``<model_name>.<verb>``: ``contact.created``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +44,19 @@ PROTECTED_FIELDS = frozenset(
         "custom",
     }
 )
+
+
+# Per record type, what restoring one from the trash also does in its transaction.
+_RESTORE_HOOKS: dict[type[Record], list[Callable[[Any], None]]] = {}
+
+
+def on_restore(model: type[RecordT], hook: Callable[[RecordT], None]) -> None:
+    """Call ``hook(record)`` inside the transaction that restores a record of ``model``
+    from the trash, as the domain's own services do on create and delete (the tasks
+    app: the next activity of the records a task is about). Register in ``ready``."""
+    hooks = _RESTORE_HOOKS.setdefault(model, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def event_name(obj: Record, verb: str) -> str:
@@ -183,6 +196,8 @@ def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
         )
         emit(event_name(obj, "restored"), obj=obj, actor=actor)
         search.index(obj)
+        for hook in _RESTORE_HOOKS.get(type(obj), []):
+            hook(obj)
     return obj
 
 

@@ -12,12 +12,31 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 from ninja.responses import Status
 
+from rapport.activities.models import Activity
 from rapport.contacts.models import Contact
-from rapport.core.api import PageOut, PageParams, actor, created, current_user, paginate, problems
+from rapport.core.api import (
+    PageOut,
+    PageParams,
+    actor,
+    created,
+    current_user,
+    paginate,
+    problem,
+    problems,
+)
 from rapport.core.permissions import get_visible_or_404
 from rapport.mail import queries, services
-from rapport.mail.models import EmailTemplate, OutgoingEmail
-from rapport.mail.schemas import EmailIn, EmailOut, TemplateIn, TemplateOut, TemplatePatch
+from rapport.mail.models import EmailTemplate, InboundChannel, InboundOutcome, OutgoingEmail
+from rapport.mail.parsing import max_message_bytes, oversized_reason
+from rapport.mail.receiving import Delivery, receive_email, refuse_email
+from rapport.mail.schemas import (
+    EmailIn,
+    EmailOut,
+    InboundOut,
+    TemplateIn,
+    TemplateOut,
+    TemplatePatch,
+)
 
 router = Router(tags=["email"])
 
@@ -28,6 +47,15 @@ def _visible_email(request: HttpRequest, email_id: int) -> OutgoingEmail:
 
 def _visible_template(request: HttpRequest, template_id: int) -> EmailTemplate:
     return get_object_or_404(queries.visible_templates(current_user(request)), pk=template_id)
+
+
+def _answered_email(request: HttpRequest, activity_id: int | None) -> Activity | None:
+    if activity_id is None:
+        return None
+    email = queries.answerable_emails(current_user(request)).filter(pk=activity_id).first()
+    if email is None:
+        raise ValidationError({"replying_to": [_("No such email, or not one you may see.")]})
+    return email
 
 
 def _chosen_template(request: HttpRequest, template_id: int | None) -> EmailTemplate | None:
@@ -52,6 +80,7 @@ def email_send(
         Contact.objects.select_related("company"), current_user(request), pk=contact_id
     )
     template = _chosen_template(request, payload.template)
+    replying_to = _answered_email(request, payload.replying_to)
     activity = services.email_send(
         actor=actor(request),
         contact=contact,
@@ -62,6 +91,7 @@ def email_send(
         to=payload.to,
         cc=payload.cc,
         template=template,
+        replying_to=replying_to,
     )
     response["Location"] = reverse("api:email_detail", kwargs={"email_id": activity.pk})
     return Status(202, OutgoingEmail.objects.select_related("activity").get(pk=activity.pk))
@@ -126,3 +156,39 @@ def email_template_delete(request: HttpRequest, template_id: int) -> Status:
     """Delete your template; admins delete shared ones. Emails written with it stay."""
     services.template_delete(_visible_template(request, template_id), actor=actor(request))
     return Status(204, None)
+
+
+@router.post(
+    "/inbound-email",
+    response={200: InboundOut, 201: InboundOut, 202: InboundOut, **problems(413, 415, 422)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def inbound_email(request: HttpRequest, response: HttpResponse) -> Status | HttpResponse:
+    """Log a raw RFC 822 message (``Content-Type: message/rfc822``) on the timelines of
+    the contacts whose addresses it carries, as the caller. 201 when logged (Location:
+    the email's activity), 200 when it already was, 202 when no contact matched;
+    413 or 422 when it is refused, with the reason."""
+    if request.content_type != "message/rfc822":
+        return problem(
+            request, 415, _("Send the message as message/rfc822."), kind="unsupported-media-type"
+        )
+    limit = max_message_bytes()
+    raw = request.read(limit + 1)
+    delivery = Delivery(channel=InboundChannel.API, user=current_user(request))
+    if len(raw) > limit:
+        refuse_email(delivery, size=len(raw), reason=oversized_reason())
+        return problem(request, 413, oversized_reason())
+    received = receive_email(raw, delivery=delivery)
+    if received.outcome == InboundOutcome.REJECTED:
+        return problem(request, 422, _("The message was refused."), detail=received.reason)
+    if received.outcome == InboundOutcome.LOGGED:
+        response["Location"] = reverse(
+            "api:activity_detail", kwargs={"activity_id": received.activity_id}
+        )
+        return Status(201, received)
+    return Status(200 if received.outcome == InboundOutcome.DUPLICATE else 202, received)

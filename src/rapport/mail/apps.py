@@ -8,11 +8,12 @@ class MailConfig(AppConfig):
     verbose_name = _("Email")
 
     def ready(self) -> None:
-        # The delivery sweep registers itself with the worker's schedule on import; the
-        # timeline reads each email's delivery with its activity.
+        # The delivery sweep and the mailbox sync register themselves with the worker's
+        # schedule on import; the timeline reads each email's delivery with its activity.
         from rapport.activities import queries
-        from rapport.mail import delivery  # noqa: F401
+        from rapport.mail import delivery, imap  # noqa: F401
         from rapport.web.navigation import Item, add_item
 
         queries.read_with_timeline("outgoing_email")
         add_item("work", Item(_("Email templates"), "mail:template_list"))
+        add_item("work", Item(_("Mailboxes"), "mail:mailbox_list"))

@@ -75,6 +75,14 @@ def _claim(candidates: QuerySet[OutgoingEmail], now: datetime.datetime) -> Outgo
     return OutgoingEmail.objects.select_related("activity").get(pk=pk)
 
 
+def _headers(email: OutgoingEmail, activity: Activity) -> dict[str, str]:
+    headers = {"Message-ID": activity.message_id}
+    if email.in_reply_to:
+        headers["In-Reply-To"] = email.in_reply_to
+        headers["References"] = email.references
+    return headers
+
+
 def _message(email: OutgoingEmail, activity: Activity) -> EmailMessage:
     return EmailMessage(
         subject=activity.subject,
@@ -83,7 +91,7 @@ def _message(email: OutgoingEmail, activity: Activity) -> EmailMessage:
         to=activity.email_to,
         cc=activity.email_cc,
         reply_to=[email.reply_to] if email.reply_to else None,
-        headers={"Message-ID": activity.message_id},
+        headers=_headers(email, activity),
     )
 
 

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 
+from rapport.activities.models import Activity, ActivityKind
 from rapport.activities.queries import visible_activities
-from rapport.mail.models import EmailTemplate, OutgoingEmail
+from rapport.contacts.models import Contact
+from rapport.core.permissions import object_type, scope, team_ids
+from rapport.mail.models import EmailTemplate, InboundMessage, Mailbox, OutgoingEmail
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -41,3 +44,42 @@ def visible_emails(user: User | None) -> models.QuerySet[OutgoingEmail]:
     return OutgoingEmail.objects.filter(activity__in=visible_activities(user)).select_related(
         "activity"
     )
+
+
+def visible_mailboxes(user: User | None) -> models.QuerySet[Mailbox]:
+    """The mailboxes ``user`` connected, those of their teams, and for an admin all."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Mailbox.objects.none()
+    mailboxes = Mailbox.objects.select_related("owner", "team")
+    if user.is_admin:
+        return mailboxes
+    return mailboxes.filter(Q(owner=user) | Q(team_id__in=team_ids(user)))
+
+
+def can_manage_mailbox(user: User | None, mailbox: Mailbox) -> bool:
+    """Its owner and admins change, sync or disconnect a mailbox."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_admin or mailbox.owner_id == user.pk
+
+
+def visible_inbound(user: User | None) -> models.QuerySet[InboundMessage]:
+    """What became of the messages the user brought in or their mailboxes received."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return InboundMessage.objects.none()
+    messages = InboundMessage.objects.select_related("mailbox")
+    if user.is_admin:
+        return messages
+    return messages.filter(Q(user=user) | Q(mailbox__in=visible_mailboxes(user)))
+
+
+def answerable_emails(user: User | None) -> models.QuerySet[Activity]:
+    """The logged emails ``user`` may see and answer (those with a Message-ID)."""
+    return visible_activities(user).filter(kind=ActivityKind.EMAIL).exclude(message_id="")
+
+
+def email_contacts(user: User, email: Activity) -> list[Contact]:
+    """The contacts an email is on that ``user`` may see, with their addresses."""
+    ids = email.links.filter(object_type=object_type(Contact)).values("object_id")
+    contacts = scope(Contact.objects.filter(pk__in=ids), user)
+    return list(contacts.prefetch_related("emails").order_by("pk"))

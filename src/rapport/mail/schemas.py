@@ -7,7 +7,7 @@ import datetime
 from ninja import Field, Schema
 
 from rapport.contacts.schemas import partial
-from rapport.mail.models import DeliveryStatus, OutgoingEmail
+from rapport.mail.models import DeliveryStatus, InboundOutcome, OutgoingEmail
 
 MERGE_NOTE = "Merge fields such as {{ contact.first_name }} (see docs/email.md)."
 
@@ -43,6 +43,11 @@ class EmailIn(Schema):
     cc: list[str] = Field(default_factory=list, description="Addresses to copy.")
     subject: str | None = Field(None, description=MERGE_NOTE)
     body: str | None = Field(None, description=MERGE_NOTE)
+    replying_to: int | None = Field(
+        None,
+        description="The id of a logged email this one answers: it joins that email's "
+        "thread and quotes it.",
+    )
 
 
 class EmailOut(Schema):
@@ -103,3 +108,16 @@ class EmailOut(Schema):
     @staticmethod
     def resolve_occurred_at(email: OutgoingEmail) -> datetime.datetime:
         return email.activity.occurred_at
+
+
+class InboundOut(Schema):
+    id: int = Field(description="The record of what became of the message.")
+    outcome: InboundOutcome = Field(
+        description="logged, duplicate (already on the timeline), unmatched (no contact "
+        "has its addresses) or rejected (reason says why)."
+    )
+    reason: str
+    message_id: str
+    activity: int | None = Field(
+        alias="activity_id", description="The email's activity, once logged."
+    )

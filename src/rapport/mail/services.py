@@ -31,11 +31,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from rapport.activities.links import Target, visible_records
-from rapport.activities.models import Activity, ActivityKind, Direction
+from rapport.activities.models import MAX_BODY_CHARS, Activity, ActivityKind, Direction
 from rapport.activities.services import activity_create
 from rapport.contacts.models import Contact
 from rapport.core.actors import Actor
@@ -267,11 +267,15 @@ def email_send(
     to: str | None = None,
     cc: Sequence[str] = (),
     template: EmailTemplate | None = None,
+    replying_to: Activity | None = None,
 ) -> Activity:
     """Write an email to ``contact`` at ``to`` (their primary address if not given) and
     queue it for delivery. ``subject`` and ``body`` may use merge fields; the activity
-    keeps them as sent. ``template`` records which template the text came from."""
+    keeps them as sent. ``template`` records which template the text came from.
+    ``replying_to``, an email the actor may see, puts this one in its thread."""
     require(actor.user, "view", contact)
+    if replying_to is not None:
+        require(actor.user, "view", replying_to)
     # Read again: whether they may be emailed, and at which addresses, is decided now.
     contact = get_object_or_404(Contact.objects.select_related("company"), pk=contact.pk)
     if not can_create(actor.user, Activity):
@@ -285,19 +289,22 @@ def email_send(
         )
     except ValidationError as error:
         errors |= error.message_dict
+    if replying_to is not None and not is_answerable(replying_to):
+        errors["replying_to"] = [_("Only an email with a Message-ID can be answered.")]
     if errors:
         raise ValidationError(errors)
     sender = actor.user
     message_id = new_message_id()
+    thread = thread_headers(replying_to)
     values = {
         "subject": rendered_subject,
-        "body": rendered_body,
+        "body": _with_quote(rendered_body, replying_to),
         "direction": Direction.OUTBOUND,
         "email_from": sender.email,
         "email_to": [chosen],
         "email_cc": copies,
         "message_id": message_id,
-        "thread_id": message_id,
+        "thread_id": thread.get("thread_id") or message_id,
     }
     with transaction.atomic():
         activity = activity_create(
@@ -309,10 +316,47 @@ def email_send(
             # One line: a display name is a header too.
             from_name=" ".join((sender.get_full_name() or sender.email).split())[:200],
             reply_to=sender.email,
+            in_reply_to=thread.get("in_reply_to", ""),
+            references=thread.get("references", ""),
             next_attempt_at=timezone.now(),
         )
         transaction.on_commit(partial(enqueue_delivery, activity.pk), robust=True)
     return activity
+
+
+def is_answerable(activity: Activity) -> bool:
+    return activity.kind == ActivityKind.EMAIL and bool(activity.message_id)
+
+
+def thread_headers(replying_to: Activity | None) -> dict[str, str]:
+    """The thread, In-Reply-To and References of an answer to ``replying_to``."""
+    if replying_to is None:
+        return {}
+    thread_id = replying_to.thread_id or replying_to.message_id
+    references = dict.fromkeys([thread_id, replying_to.message_id])
+    return {
+        "thread_id": thread_id,
+        "in_reply_to": replying_to.message_id,
+        "references": " ".join(references),
+    }
+
+
+def _with_quote(body: str, replying_to: Activity | None) -> str:
+    """``body`` followed by the answered email quoted, which merge fields never touch."""
+    if replying_to is None or not replying_to.body:
+        return body
+    when = formats.date_format(timezone.localtime(replying_to.occurred_at), "DATETIME_FORMAT")
+    heading = _("On %(when)s, %(sender)s wrote:") % {
+        "when": when,
+        "sender": replying_to.email_from,
+    }
+    quoted = "\n".join(f"> {line}" if line else ">" for line in replying_to.body.splitlines())
+    return f"{body}\n\n{heading}\n{quoted}"[:MAX_BODY_CHARS]
+
+
+def reply_subject(subject: str) -> str:
+    """``subject`` answered: "Re: " in front, once."""
+    return subject if subject[:3].lower() == "re:" else f"Re: {subject}"[:SUBJECT_MAX_LENGTH]
 
 
 def enqueue_delivery(email_id: int) -> None:

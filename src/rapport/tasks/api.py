@@ -4,13 +4,15 @@ or a record the caller may not see answers 404."""
 
 from __future__ import annotations
 
-import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Query, Router
 from ninja.responses import Status as HttpStatus
 
 from rapport.accounts.models import Team, User
@@ -27,104 +29,23 @@ from rapport.core.api import (
     problems,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
+from rapport.core.pagination import link_header
 from rapport.core.permissions import get_visible_or_404
 from rapport.core.registry import record_model
+from rapport.notifications.digest import user_zone
 from rapport.tasks import queries, services
-from rapport.tasks.models import (
-    RECURRENCE_MAX_INTERVAL,
-    REMINDER_MAX_MINUTES,
-    Priority,
-    Recurrence,
-    Status,
-    Task,
+from rapport.tasks.models import Task
+from rapport.tasks.schemas import (
+    CompletionOut,
+    TaskFilters,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+    with_visible_related,
 )
-from rapport.tasks.services import MAX_ID, RecordRef
+from rapport.tasks.services import RecordRef
 
 router = Router(tags=["tasks"])
-
-
-class RelatedRecord(Schema):
-    object_type: str = Field(description="The record's type, e.g. contacts.contact.")
-    object_id: int = Field(ge=1, le=MAX_ID)
-
-
-class TaskOut(Schema):
-    id: int
-    title: str
-    description: str
-    due_at: datetime.datetime | None
-    priority: Priority
-    status: Status
-    completed_at: datetime.datetime | None
-    assignee: int | None = Field(alias="assignee_id", description="The user who does it.")
-    assignee_team: int | None = Field(alias="assignee_team_id", description="Or their team.")
-    owner: int | None = Field(alias="owner_id", description="Who asked for it.")
-    created_by: int | None = Field(alias="created_by_id")
-    recurrence: Recurrence
-    recurrence_interval: int
-    reminder_minutes: int | None
-    remind_at: datetime.datetime | None
-    reminded_at: datetime.datetime | None
-    related: list[RelatedRecord] = Field(
-        alias="visible_related", description="The records it is about that you may see."
-    )
-    custom: dict[str, Any]
-    version: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-class TaskIn(Schema):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    due_at: datetime.datetime | None = None
-    priority: Priority = Priority.NORMAL
-    status: Status = Status.OPEN
-    assignee: int | None = Field(None, description="A user id; you when neither is given.")
-    assignee_team: int | None = Field(None, description="A team id.")
-    recurrence: Recurrence = Recurrence.NONE
-    recurrence_interval: int = Field(1, ge=1, le=RECURRENCE_MAX_INTERVAL)
-    reminder_minutes: int | None = Field(None, ge=0, le=REMINDER_MAX_MINUTES)
-    related: list[RelatedRecord] = Field(default_factory=list)
-    custom: dict[str, Any] | None = None
-
-
-class TaskPatch(Schema):
-    title: str = Field(None, min_length=1, max_length=200)
-    description: str = None
-    due_at: datetime.datetime | None = None
-    priority: Priority = None
-    status: Status = None
-    assignee: int | None = None
-    assignee_team: int | None = None
-    recurrence: Recurrence = None
-    recurrence_interval: int = Field(None, ge=1, le=RECURRENCE_MAX_INTERVAL)
-    reminder_minutes: int | None = Field(None, ge=0, le=REMINDER_MAX_MINUTES)
-    related: list[RelatedRecord] = Field(None, description="Replaces the task's links.")
-    custom: dict[str, Any] | None = None
-
-
-class CompletionOut(Schema):
-    task: TaskOut
-    next_task: TaskOut | None = Field(description="The next occurrence of a repeating task.")
-
-
-class TaskFilters(Schema):
-    mine: bool = Field(False, description="Only tasks given to you or to your team.")
-    status: list[Status] | None = Field(None, description="Any of (repeat the parameter).")
-    object_type: str | None = Field(None, description="With object_id: tasks about this record.")
-    object_id: int | None = Field(None, ge=1, le=MAX_ID)
-
-
-def _with_related(tasks: list[Task], request: HttpRequest) -> list[Task]:
-    """Attach each task's links to records the caller may see (one query per type)."""
-    refs = {task.pk: services.links_of(task) for task in tasks}
-    visible = queries.related_records(
-        current_user(request), {ref for task_refs in refs.values() for ref in task_refs}
-    )
-    for task in tasks:
-        task.visible_related = [ref for ref in refs[task.pk] if ref in visible]
-    return tasks
 
 
 def _tasks() -> Any:
@@ -156,7 +77,7 @@ def _arguments(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_back(request: HttpRequest, response: HttpResponse, task: Task) -> Task:
-    task = _with_related([_tasks().get(pk=task.pk)], request)[0]
+    task = with_visible_related([_tasks().get(pk=task.pk)], current_user(request))[0]
     set_etag(response, task)
     return task
 
@@ -168,22 +89,50 @@ def task_list(
     filters: Query[TaskFilters],
     page: Query[PageParams],
 ) -> dict:
-    """The tasks you may see, newest first. About a record you may not see: 404."""
+    """The tasks you may see, newest first, or a section of your My work in its order.
+    About a record you may not see: 404."""
     user = current_user(request)
-    tasks = queries.visible_tasks(user).prefetch_related("links")
+    narrow = _narrowing(user, filters)
+    if filters.section is None:
+        tasks = narrow(queries.visible_tasks(user))
+        result = paginate(request, response, tasks, ordering=queries.NEWEST, params=page)
+    else:
+        with timezone.override(user_zone(user)):
+            found = queries.section_page(
+                user,
+                queries.SECTIONS_BY_KEY[filters.section],
+                now=timezone.now(),
+                cursor=page.cursor,
+                limit=page.limit,
+                narrow=narrow,
+            )
+        link = link_header(request, found)
+        if link:
+            response["Link"] = link
+        result = {"items": found.items, "next_cursor": found.next_cursor}
+    with_visible_related(result["items"], user)
+    return result
+
+
+def _narrowing(user: User, filters: TaskFilters) -> Callable[[QuerySet[Task]], QuerySet[Task]]:
+    """What the filters but ``section`` keep of a set of tasks (with their links read);
+    404 for a record the user may not see."""
+    conditions = Q()
     if filters.mine:
-        tasks = tasks.filter(queries.assigned_to(user))
+        conditions &= queries.assigned_to(user)
     if filters.status:
-        tasks = tasks.filter(status__in=filters.status)
+        conditions &= Q(status__in=filters.status)
     if filters.object_type is not None or filters.object_id is not None:
         if filters.object_type is None or filters.object_id is None:
             raise ValidationError({"object_id": [_("Give object_type and object_id together.")]})
         model = record_model(filters.object_type)
         record = get_visible_or_404(model.objects.all(), user, pk=filters.object_id)
-        tasks = tasks.filter(links__object_type=filters.object_type, links__object_id=record.pk)
-    result = paginate(request, response, tasks, ordering=["-created_at", "-id"], params=page)
-    _with_related(result["items"], request)
-    return result
+        conditions &= Q(links__object_type=filters.object_type, links__object_id=record.pk)
+
+    def narrow(tasks: QuerySet[Task]) -> QuerySet[Task]:
+        return tasks.filter(conditions).prefetch_related("links")
+
+    return narrow
 
 
 @router.post("/tasks", response={201: TaskOut, **problems(403, 422)})
@@ -202,7 +151,7 @@ def task_create(request: HttpRequest, response: HttpResponse, payload: TaskIn) -
 )
 def task_detail(request: HttpRequest, response: HttpResponse, task_id: int) -> object:
     """One task, with its ETag; send it as If-None-Match to get 304 when unchanged."""
-    task = _with_related([_visible_task(request, task_id)], request)[0]
+    task = with_visible_related([_visible_task(request, task_id)], current_user(request))[0]
     return conditional_read(request, response, task)
 
 
@@ -240,7 +189,9 @@ def task_complete(request: HttpRequest, response: HttpResponse, task_id: int) ->
     next_task = completion.next_task
     return {
         "task": _read_back(request, response, completion.task),
-        "next_task": _with_related([next_task], request)[0] if next_task else None,
+        "next_task": with_visible_related([next_task], current_user(request))[0]
+        if next_task
+        else None,
     }
 
 

@@ -45,6 +45,12 @@ class RelatedField(forms.MultipleChoiceField):
         return None
 
 
+def reminder_field() -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=_("Reminder"), choices=REMINDER_CHOICES, coerce=int, empty_value=None, required=False
+    )
+
+
 class TaskForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     description = forms.CharField(
@@ -69,9 +75,7 @@ class TaskForm(forms.Form):
         initial=1,
         help_text=_("Repeat every this many days, weeks or months."),
     )
-    reminder_minutes = forms.TypedChoiceField(
-        label=_("Reminder"), choices=REMINDER_CHOICES, coerce=int, empty_value=None, required=False
-    )
+    reminder_minutes = reminder_field()
     related = RelatedField(required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -101,11 +105,17 @@ class TaskForm(forms.Form):
 
 
 class QuickTaskForm(forms.Form):
-    """A task for the record whose page it is on: a title and, maybe, a due time."""
+    """A task for the record whose page it is on: a title and, maybe, a due time and a
+    reminder."""
 
     title = forms.CharField(label=_("New task"), max_length=200)
     due_at = forms.DateTimeField(label=_("Due"), required=False, widget=DATETIME_WIDGET)
+    reminder_minutes = reminder_field()
     related = forms.CharField(widget=forms.HiddenInput)
+
+    def values(self) -> dict[str, Any]:
+        """The service's ``values``: all but the record, which the task is linked to."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "related"}
 
     def clean_related(self) -> RecordRef:
         try:

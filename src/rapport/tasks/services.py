@@ -323,6 +323,12 @@ def task_delete(task: Task, *, actor: Actor, expected_version: int | None = None
     return deleted
 
 
+def refresh_linked_records(task: Task) -> None:
+    """Recompute the next activity of the records ``task`` is about: what restoring it
+    from the trash does (``core.services.on_restore``), as creating and deleting do."""
+    _refresh_engagement(links_of(task))
+
+
 def _after_completion(task: Task, actor: Actor) -> Task | None:
     emit("task.completed", obj=task, actor=actor)
     if not task.recurrence or task.due_at is None:

@@ -7,14 +7,20 @@ stays where it was due. Only tasks the reader may see are shown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import models
+from django.db.models import prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.models import User
 from rapport.core.timeline import Position, TimelineItem, older_than
+from rapport.core.timeline_api import ItemShape
 from rapport.tasks import queries
+from rapport.tasks.models import Task
 from rapport.tasks.panels import applies_to
+from rapport.tasks.schemas import TaskOut, with_visible_related
 
 
 class TaskSource:
@@ -53,3 +59,16 @@ class TaskSource:
             )
             for task in tasks
         ]
+
+
+def _for_api(user: User, tasks: list[Task]) -> Sequence[Task]:
+    prefetch_related_objects(tasks, "links")
+    return with_visible_related(tasks, user)
+
+
+API_SHAPE = ItemShape(
+    field="task",
+    schema=TaskOut,
+    prepare=_for_api,
+    description="The task, when the item is one (source tasks).",
+)

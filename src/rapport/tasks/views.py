@@ -16,6 +16,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rapport.activities.views import engagement_html
 from rapport.core.actors import Actor
 from rapport.core.exceptions import VersionConflict
 from rapport.core.forms import apply_service_errors
@@ -249,17 +250,18 @@ def task_quick_add(request: HttpRequest) -> HttpResponse:
     if valid:
         try:
             services.task_create(
-                actor=Actor.for_request(request),
-                values={"title": form.cleaned_data["title"], "due_at": form.cleaned_data["due_at"]},
-                related=[ref],
+                actor=Actor.for_request(request), values=form.values(), related=[ref]
             )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
             form = None
     if request.htmx:
-        context = panels.panel_context(request, record, form=form)
-        return render(request, "tasks/_panel.html", context | {"record": record})
+        context = panels.panel_context(request, record, form=form) | {"record": record}
+        if form is None:
+            # The new task may be the record's next activity: the page header shows it.
+            context["engagement"] = engagement_html(request, record)
+        return render(request, "tasks/_panel.html", context)
     if form is None:
         messages.success(request, _("Task created."))
     else:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
+
 import pytest
+from django.utils import timezone
 
 from rapport.tasks.models import Task
+from rapport.tasks.queries import end_of_today
 from rapport.tasks.services import ref_of, task_complete
 from rapport.tasks.tests.conftest import client_for, in_hours, make_task
 
@@ -65,6 +70,50 @@ def test_list_mine_by_status_and_by_record(alice_client, as_alice, bob, acme):
     assert titles(mine="true", status="open") == ["About Ada"]
     assert titles(status=["open", "in_progress"]) == ["For Bob", "About Ada"]
     assert titles(object_type="contacts.contact", object_id=acme.pk) == ["About Ada"]
+
+
+def test_list_one_section_of_my_work_as_the_page_does(alice, alice_client, as_alice, bob):
+    """The API's sections are My work's: the same tasks, in the same order, with "today"
+    ending at midnight in the caller's time zone."""
+    alice.timezone = "Asia/Tokyo"
+    alice.save()
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Tokyo")):
+        midnight = end_of_today(timezone.now())
+    make_task(as_alice, "Late", due_at=in_hours(-2))
+    make_task(as_alice, "Very late", due_at=in_hours(-30))
+    task_complete(make_task(as_alice, "Late but done", due_at=in_hours(-3)), actor=as_alice)
+    make_task(as_alice, "Before midnight", due_at=midnight - datetime.timedelta(seconds=1))
+    make_task(as_alice, "After midnight", due_at=midnight + datetime.timedelta(minutes=1))
+    make_task(as_alice, "Some day")
+    make_task(as_alice, "Bob's", assignee=bob, due_at=in_hours(-1))
+
+    def titles(section: str) -> list[str]:
+        response = alice_client.get("/api/v1/tasks", {"section": section})
+        return [item["title"] for item in response.json()["items"]]
+
+    assert titles("overdue") == ["Very late", "Late"]
+    assert titles("today") == ["Before midnight"]
+    assert titles("upcoming") == ["After midnight"]
+    assert titles("undated") == ["Some day"]
+    assert titles("assigned_by_me") == ["Bob's"]
+    page = alice_client.get("/my-work/").content.decode()
+    assert page.index("Very late") < page.index("Late<") < page.index("Before midnight")
+    unknown = alice_client.get("/api/v1/tasks", {"section": "someday"})
+    assert unknown.status_code == 422 and unknown["Content-Type"] == PROBLEM
+
+
+def test_sections_page_through_in_order(alice_client, as_alice):
+    for hours in range(1, 6):
+        make_task(as_alice, f"Due {hours}h ago", due_at=in_hours(-hours))
+
+    first = alice_client.get("/api/v1/tasks", {"section": "overdue", "limit": 3}).json()
+    rest = alice_client.get(
+        "/api/v1/tasks", {"section": "overdue", "limit": 3, "cursor": first["next_cursor"]}
+    ).json()
+
+    titles = [item["title"] for item in first["items"] + rest["items"]]
+    assert titles == [f"Due {hours}h ago" for hours in (5, 4, 3, 2, 1)]
+    assert rest["next_cursor"] is None
 
 
 def test_lists_cost_the_same_however_many_tasks(

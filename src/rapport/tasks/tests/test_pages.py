@@ -216,6 +216,34 @@ def test_the_contact_page_shows_its_tasks_panel_and_quick_adds(alice_client, as_
     assert Task.objects.filter(title="Send the quote").count() == 1
 
 
+def test_quick_add_sets_a_reminder_and_refuses_one_without_a_due_date(alice_client, acme):
+    added = alice_client.post(
+        "/tasks/quick-add/",
+        {
+            "title": "Call Ada back",
+            "due_at": "2031-03-04T10:00",
+            "reminder_minutes": "30",
+            "related": str(ref_of(acme)),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    refused = alice_client.post(
+        "/tasks/quick-add/",
+        {"title": "Undated", "reminder_minutes": "0", "related": str(ref_of(acme))},
+        HTTP_HX_REQUEST="true",
+    )
+
+    task = Task.objects.get()
+    assert (task.title, task.reminder_minutes) == ("Call Ada back", 30)
+    assert task.remind_at == task.due_at - datetime.timedelta(minutes=30)
+    assert links_of(task) == [ref_of(acme)]
+    assert 'name="reminder_minutes"' in added.content.decode()
+    # The contact's next activity is now the task: the page header is sent along.
+    assert 'id="engagement-next-activity" hx-swap-oob="true"' in added.content.decode()
+    assert "4 Mar 2031, 10:00" in added.content.decode()
+    assert "A reminder needs a due date." in refused.content.decode()
+
+
 def test_quick_add_to_a_hidden_record_is_404(alice_client, hidden_contact):
     response = alice_client.post(
         "/tasks/quick-add/", {"title": "x", "related": str(ref_of(hidden_contact))}

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from rapport.core.models import AuditEntry
+from rapport.core.services import record_restore
 from rapport.notifications.models import Notification
 from rapport.tasks import queries, services
 from rapport.tasks.models import Status, Task
@@ -235,6 +236,24 @@ def test_the_next_open_task_is_the_records_next_activity(as_alice, acme):
     services.task_complete(moved, actor=as_alice)
     acme.refresh_from_db()
     assert acme.next_activity_at is None
+
+
+def test_restoring_a_task_makes_it_the_records_next_activity_again(as_alice, alice_client, acme):
+    due = in_hours(5)
+    task = make_task(as_alice, due_at=due, related=[ref_of(acme)])
+    services.task_delete(task, actor=as_alice)
+    acme.refresh_from_db()
+    assert acme.next_activity_at is None
+
+    record_restore(Task.all_objects.get(pk=task.pk), actor=as_alice)
+
+    acme.refresh_from_db()
+    assert acme.next_activity_at == due
+    services.task_delete(Task.objects.get(pk=task.pk), actor=as_alice)
+    response = alice_client.post(f"/trash/tasks.task/{task.pk}/restore/")  # the trash page
+    assert response.status_code == 302
+    acme.refresh_from_db()
+    assert acme.next_activity_at == due
 
 
 def test_unlinking_a_task_refreshes_the_record_it_left(as_alice, acme):
