@@ -69,6 +69,19 @@ MENTION = re.compile(r"(?<![\w@])@(\w[\w.+-]*)")
 MAX_MENTIONS = 20
 MAX_ATTENDEES = 200
 NOT_SETTABLE = frozenset({"kind", "mentions", "private_to_user", "private_to_team"})
+EMAIL_AS_EXCHANGED = frozenset(
+    {
+        "subject",
+        "body",
+        "direction",
+        "occurred_at",
+        "email_from",
+        "email_to",
+        "email_cc",
+        "message_id",
+        "thread_id",
+    }
+)
 
 
 # Mentions
@@ -247,6 +260,16 @@ def _refuse_protected(values: Mapping[str, Any], errors: Errors) -> None:
         errors[name] = [_("This field cannot be set.")]
 
 
+def _refuse_rewriting_email(activity: Activity, values: Mapping[str, Any], errors: Errors) -> None:
+    """An email is the record of a message exchanged: what it said, between whom and
+    when stays as it was (its links, owner and team may change)."""
+    if activity.kind != ActivityKind.EMAIL:
+        return
+    for name in sorted(EMAIL_AS_EXCHANGED & set(values)):
+        if values[name] != getattr(activity, name):
+            errors[name] = [_("An email stays as it was sent or received.")]
+
+
 # The verbs
 
 
@@ -323,6 +346,7 @@ def activity_update(
         errors["kind"] = [_("The kind of an activity cannot change; log a new one.")]
     values.pop("kind", None)
     _refuse_protected(values, errors)
+    _refuse_rewriting_email(activity, values, errors)
     values.pop("mentions", None)
     old_targets = link_targets(activity)
     targets = old_targets

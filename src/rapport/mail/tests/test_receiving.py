@@ -251,3 +251,24 @@ def test_a_rejected_message_is_recorded_and_nothing_else_is_written(alice, ann) 
     )
     assert not Activity.objects.exists()
     assert InboundMessage.objects.get() == received
+
+
+def test_a_logged_email_keeps_what_was_exchanged(alice, alice_client, ann, acme) -> None:
+    email = receive_email(raw_email(), delivery=forwarded_by(alice)).activity
+
+    rewrite = alice_client.patch(
+        f"/api/v1/activities/{email.pk}",
+        {"subject": "Something else", "body": "Other words"},
+        content_type="application/json",
+    )
+    relink = alice_client.patch(
+        f"/api/v1/activities/{email.pk}",
+        {"subject": "Renewal", "links": [{"object_type": "contacts.contact", "object_id": ann.pk}]},
+        content_type="application/json",
+    )
+
+    assert rewrite.status_code == 422
+    assert {error["field"] for error in rewrite.json()["errors"]} == {"subject", "body"}
+    assert relink.status_code == 200
+    email.refresh_from_db()
+    assert (email.subject, email.links.count()) == ("Renewal", 1)
