@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import random
-import zoneinfo
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -27,8 +26,10 @@ from rapport.accounts.demo import DEMO_ADMIN_EMAIL
 from rapport.accounts.models import Team, User
 from rapport.contacts.models import Company, Contact
 from rapport.core import bulk
+from rapport.notifications.digest import user_zone
 from rapport.tasks.engagement import include_open_tasks
 from rapport.tasks.models import OPEN_STATUSES, Priority, Recurrence, Status, Task, TaskLink
+from rapport.tasks.queries import end_of_today
 
 MAX_CONTACTS = 20_000
 MOST_PER_CONTACT = 3
@@ -102,7 +103,7 @@ class Builder:
         self.now = timezone.now()
         self.admin_id = admin_id
         self.managers = dict(Team.objects.values_list("id", "manager_id"))
-        self.zones = {pk: _zone(name) for pk, name in User.objects.values_list("id", "timezone")}
+        self.zones = {user.pk: user_zone(user) for user in User.objects.only("timezone")}
         self.weights = {
             name: _cumulative(weights)
             for name, weights in (
@@ -122,9 +123,8 @@ class Builder:
 
     def end_of_today(self, user_id: int | None) -> datetime.datetime:
         """Midnight after now where the task's assignee lives, so "today" is their today."""
-        local = self.now.astimezone(self.zones.get(user_id, datetime.UTC))
-        tomorrow = local.date() + datetime.timedelta(days=1)
-        return datetime.datetime.combine(tomorrow, datetime.time(), tzinfo=local.tzinfo)
+        with timezone.override(self.zones.get(user_id, datetime.UTC)):
+            return end_of_today(self.now)
 
     def due(self, status: str, assignee_id: int | None) -> datetime.datetime | None:
         rng, now = self.rng, self.now
@@ -217,13 +217,6 @@ class Builder:
         if person.owner_id is None or self.rng.random() >= SHARE_WITH_TASKS:
             return []
         return [self.task(person) for _number in range(self.rng.randint(1, MOST_PER_CONTACT))]
-
-
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def _people() -> list[Person]:

@@ -163,7 +163,11 @@ def test_a_record_out_of_sight_is_a_404_and_so_is_one_that_does_not_exist(
 ):
     log_note(as_charlie, wes, "West only")
 
-    for url in (timeline_url(wes), f"{API}/contacts/999999/timeline"):
+    for url in (
+        timeline_url(wes),
+        f"{API}/contacts/999999/timeline",
+        f"{API}/contacts/{2**70}/timeline",
+    ):
         response = alice_client.get(url)
         assert response.status_code == 404 and response["Content-Type"] == PROBLEM
         assert "West only" not in response.content.decode()
