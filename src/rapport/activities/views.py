@@ -21,7 +21,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.accounts.models import User
 from rapport.activities import queries, services
@@ -96,14 +96,18 @@ def _form(form_class: type[ActivityForm], data: Any = None) -> ActivityForm:
     return form_class(data)
 
 
+def _log_url(record: models.Model, kind: str) -> str:
+    return reverse(
+        "activities:log",
+        kwargs={"kind": kind, "object_type": object_type(record), "object_id": record.pk},
+    )
+
+
 def _form_context(record: models.Model, form: ActivityForm, *, saved: bool = False) -> dict:
     return {
         "record": record,
         "form": form,
-        "url": reverse(
-            "activities:log",
-            kwargs={"kind": form.kind, "object_type": object_type(record), "object_id": record.pk},
-        ),
+        "url": _log_url(record, form.kind),
         "title": FORM_TITLES[form.kind],
         "submit_label": SUBMIT_LABELS[form.kind],
         "saved": saved,
@@ -114,12 +118,14 @@ def _form_context(record: models.Model, form: ActivityForm, *, saved: bool = Fal
 
 
 def timeline_panel(request: HttpRequest, record: models.Model) -> dict[str, Any]:
-    """The panel's context: the first page, the kind filter and, for users who may log
-    activities, the inline forms."""
+    """The panel's context: the kind filter and, for users who may log activities, what
+    opens each inline form. The first page of items and each form are fetched by the
+    panel once the page is shown (htmx): the record's page does not wait for them."""
     forms = []
     if can_create(request.user, Activity):
-        forms = [_form_context(record, _form(form_class)) for form_class in FORMS.values()]
-    return _items_context(request, record, None) | {
+        forms = [{"title": FORM_TITLES[kind], "url": _log_url(record, kind)} for kind in FORMS]
+    return {
+        "record": record,
         "forms": forms,
         "timeline_url": _timeline_url(record),
         "kind_choices": timeline.kind_choices(type(record)),
@@ -168,18 +174,19 @@ def _logged(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def log_activity(request: HttpRequest, kind: str, object_type: str, object_id: int) -> HttpResponse:
-    """Log a note, call or meeting on a record from its timeline. With htmx: the form again
-    (blank, or with its errors) and the timeline's first page; without: back to the page."""
+    """Log a note, call or meeting on a record from its timeline. GET: the blank form.
+    POST with htmx: the form again (blank, or with its errors) and the timeline's first
+    page; without: back to the page."""
     record = _record(request, object_type, object_id)
     form_class = FORMS.get(kind)
     if form_class is None:
         raise Http404
     if not can_create(request.user, Activity):
         raise PermissionDenied
-    form = _form(form_class, request.POST)
-    if form.is_valid():
+    form = _form(form_class, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         arguments = form.service_arguments()
         if kind == ActivityKind.MEETING and isinstance(record, Contact):
             arguments["attendee_contacts"] = [record.pk]

@@ -49,6 +49,16 @@ def log_url(kind: str, record) -> str:
     )
 
 
+def with_timeline(client: Client, record) -> str:
+    """The record's page followed by the first page of its timeline, which the panel
+    fetches as soon as the page is shown."""
+    page = body(client.get(record.get_absolute_url()))
+    found = re.search(r'id="timeline-items" hx-get="([^"]+)" hx-trigger="load"', page)
+    assert found, "the timeline panel loads its items"
+    items = body(client.get(found.group(1).replace("&amp;", "&"), **HTMX))
+    return page.replace('hx-trigger="load">', 'hx-trigger="load">' + items, 1)
+
+
 def next_url(html: str) -> str | None:
     found = re.search(r'hx-get="([^"]+cursor=[^"]+)"', html)
     return found.group(1).replace("&amp;", "&") if found else None
@@ -71,7 +81,7 @@ def test_the_contact_page_shows_the_merged_timeline_newest_first(
     )
     contacts.contact_update(ann, actor=as_alice, values={"lifecycle_stage": "customer"})
 
-    html = body(alice_client.get(ann.get_absolute_url()))
+    html = with_timeline(alice_client, ann)
 
     assert 'id="timeline"' in html
     feed = html[html.index('id="timeline-items"') :]
@@ -91,7 +101,7 @@ def test_times_show_in_the_readers_time_zone(alice, alice_client, as_alice, ann)
     moment = datetime.datetime(2026, 3, 1, 23, 30, tzinfo=datetime.UTC)
     log_note(as_alice, ann, occurred_at=moment)
 
-    html = body(alice_client.get(ann.get_absolute_url()))
+    html = with_timeline(alice_client, ann)
 
     assert "2 Mar 2026, 08:30" in html
 
@@ -99,7 +109,7 @@ def test_times_show_in_the_readers_time_zone(alice, alice_client, as_alice, ann)
 def test_the_company_page_has_a_timeline_too(alice_client, as_alice, acme):
     log_note(as_alice, acme, "Company-wide news")
 
-    html = body(alice_client.get(acme.get_absolute_url()))
+    html = with_timeline(alice_client, acme)
 
     assert "Company-wide news" in html
     assert 'id="timeline-kind"' in html
@@ -119,7 +129,7 @@ def test_older_pages_follow_without_gaps_or_repeats(alice_client, as_alice, ann)
     for day in range(PAGE_SIZE + 5):
         log_note(as_alice, ann, f"Note number {day}.", occurred_at=ago(days=day))
 
-    first = body(alice_client.get(ann.get_absolute_url()))
+    first = with_timeline(alice_client, ann)
     more = next_url(first)
     second = body(alice_client.get(more, **HTMX))
 
@@ -322,7 +332,7 @@ def test_a_timeline_shows_only_the_activities_the_reader_may_see(
     )
     log_note(as_alice, ann, "From the east")
 
-    html = body(client_for(bob).get(ann.get_absolute_url()))
+    html = with_timeline(client_for(bob), ann)
 
     assert "From the east" in html
     assert "From the west" not in html  # Charlie's note: outside Bob's team scope
@@ -340,7 +350,7 @@ def test_other_linked_records_show_only_if_visible(alice_client, as_charlie, cha
         values={"body": "Shared", "owner": ann.owner_id},
     )
 
-    html = body(alice_client.get(ann.get_absolute_url()))
+    html = with_timeline(alice_client, ann)
 
     assert "Shared" in html
     assert "West" not in html
@@ -387,3 +397,14 @@ def test_a_future_meeting_is_the_next_activity_in_the_header(alice_client, as_al
     html = body(alice_client.get(ann.get_absolute_url()))
 
     assert re.search(r'id="engagement-next-activity">Next activity: <strong><time', html)
+
+
+def test_an_inline_form_is_fetched_when_opened(alice_client, ann):
+    page = body(alice_client.get(ann.get_absolute_url()))
+    assert f'hx-get="{log_url("call", ann)}" hx-trigger="toggle once"' in page
+
+    form = body(alice_client.get(log_url("call", ann), **HTMX))
+
+    assert 'class="timeline-log-form"' in form
+    assert "Log call</button>" in form
+    assert "<html" not in form

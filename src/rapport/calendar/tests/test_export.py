@@ -110,5 +110,7 @@ def test_the_meeting_page_and_its_timeline_item_link_the_download(alice, ann):
     client = client_for(alice)
 
     assert link in client.get(f"/activities/{meeting.pk}/").content.decode()
-    assert link in client.get(ann.get_absolute_url()).content.decode()
+    timeline = f"/timeline/contacts.contact/{ann.pk}/"
+    assert timeline in client.get(ann.get_absolute_url()).content.decode()
+    assert link in client.get(timeline, HTTP_HX_REQUEST="true").content.decode()
     assert client.get(f"/calendar/meetings/{meeting.pk}.ics").status_code == 200
