@@ -141,6 +141,19 @@ def sqlite_database(path: Path) -> dict:
     }
 
 
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def base_currency() -> str:
+    """The workspace's base currency: every exchange rate is a price in it."""
+    code = env("RAPPORT_BASE_CURRENCY", "USD").upper()
+    if not CURRENCY_CODE.fullmatch(code):
+        raise ConfigError(
+            "RAPPORT_BASE_CURRENCY", f"use a three-letter ISO 4217 code such as EUR, got {code!r}"
+        )
+    return code
+
+
 def task_backend() -> TaskBackendConfig:
     raw = env("RAPPORT_TASK_BACKEND", "database")
     if raw in ("database", "immediate"):

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rapport.attachments",
     "rapport.mail",
     "rapport.calendar",
+    "rapport.sales",
     "rapport.web",
 ]
 if TESTING:
@@ -209,6 +210,9 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# The currency exchange rates convert to and reports add up in (ISO 4217 code).
+BASE_CURRENCY = config.base_currency()
 
 # Phone numbers typed without a country code are read as numbers of this country.
 PHONE_REGION = config.env("RAPPORT_PHONE_REGION", "US").upper()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("rapport.tasks.urls")),
     path("", include("rapport.mail.urls")),
     path("", include("rapport.calendar.urls")),
+    path("", include("rapport.sales.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -177,7 +177,9 @@ def record_delete(obj: RecordT, *, actor: Actor, expected_version: int | None = 
 
 
 def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
-    """Bring ``obj`` back from the trash; needs the right to delete it."""
+    """Bring ``obj`` back from the trash; needs the right to delete it. ``ValidationError``
+    when it is not in the trash, or when coming back would break a rule that holds among
+    live records."""
     require(actor.user, "delete", obj)
     if not obj.is_deleted:
         raise ValidationError(_("This record is not in the trash."))
@@ -186,6 +188,9 @@ def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
         deleted_at = obj.deleted_at
         obj.deleted_at = None
         obj.deleted_by = None
+        # A live record may have taken what this one held while it was in the trash
+        # (a product's SKU): refuse with the rule's message rather than fail the write.
+        obj.validate_constraints()
         obj.version += 1
         obj.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
         audit_log(

@@ -76,8 +76,16 @@ def _trashed_record(request: HttpRequest, object_type: str, object_id: str) -> m
 @require_POST
 def trash_restore(request: HttpRequest, object_type: str, object_id: str) -> HttpResponse:
     obj = _trashed_record(request, object_type, object_id)
-    services.record_restore(obj, actor=Actor.for_request(request))
-    messages.success(request, _("“%(record)s” is restored.") % {"record": obj})
+    try:
+        services.record_restore(obj, actor=Actor.for_request(request))
+    except ValidationError as error:
+        messages.error(
+            request,
+            _("“%(record)s” cannot be restored: %(reason)s")
+            % {"record": obj, "reason": " ".join(error.messages)},
+        )
+    else:
+        messages.success(request, _("“%(record)s” is restored.") % {"record": obj})
     return redirect(f"{reverse('core:trash')}?type={object_type}")
 
 

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesConfig(AppConfig):
+    name = "rapport.sales"
+    label = "sales"
+    verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        # Registers products with global search.
+        from rapport.sales import search  # noqa: F401
+        from rapport.web.navigation import Item, add_item, admins
+
+        add_item("main", Item(_("Products"), "sales:product_list"))
+        add_item("settings", Item(_("Price books"), "sales:price_book_list", admins))
+        add_item("settings", Item(_("Currencies"), "sales:currency_list", admins))

@@ -1,0 +1,35 @@
+from django.urls import path
+
+from rapport.sales import views
+
+app_name = "sales"
+
+urlpatterns = [
+    path("products/", views.product_list, name="product_list"),
+    path("products/new/", views.product_create, name="product_create"),
+    path("products/<int:pk>/", views.product_detail, name="product_detail"),
+    path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
+    path("products/<int:pk>/stock/", views.product_adjust_stock, name="product_adjust_stock"),
+    path("products/<int:pk>/delete/", views.product_delete, name="product_delete"),
+    path("settings/price-books/", views.price_book_list, name="price_book_list"),
+    path("settings/price-books/new/", views.price_book_create, name="price_book_create"),
+    path("settings/price-books/<int:pk>/", views.price_book_detail, name="price_book_detail"),
+    path(
+        "settings/price-books/<int:pk>/prices/",
+        views.price_book_set_price,
+        name="price_book_set_price",
+    ),
+    path(
+        "settings/price-books/<int:pk>/prices/<int:product_id>/remove/",
+        views.price_book_remove_price,
+        name="price_book_remove_price",
+    ),
+    path(
+        "settings/price-books/<int:pk>/delete/", views.price_book_delete, name="price_book_delete"
+    ),
+    path("settings/currencies/", views.currency_list, name="currency_list"),
+    path("settings/currencies/new/", views.currency_create, name="currency_create"),
+    path("settings/currencies/rates/new/", views.rate_create, name="rate_create"),
+    path("settings/currencies/rates/<int:pk>/delete/", views.rate_delete, name="rate_delete"),
+    path("settings/currencies/<str:code>/", views.currency_edit, name="currency_edit"),
+]
