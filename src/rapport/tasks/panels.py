@@ -16,6 +16,7 @@ from rapport.core.permissions import can_create
 from rapport.tasks import queries
 from rapport.tasks.forms import QuickTaskForm
 from rapport.tasks.models import OPEN_STATUSES, Task
+from rapport.tasks.rows import task_rows
 from rapport.tasks.services import ref_of
 
 PANEL_SIZE = 10
@@ -38,11 +39,10 @@ def panel_context(
     if form is None and can_create(request.user, Task):
         form = QuickTaskForm(initial={"related": str(ref_of(record))})
     return {
-        "tasks": tasks[:PANEL_SIZE],
+        "rows": task_rows(tasks[:PANEL_SIZE], now=timezone.now()),
         "more_tasks": len(tasks) > PANEL_SIZE,
         "task_form": form,
         "related_ref": str(ref_of(record)),
-        "now": timezone.now(),
     }
 
 

@@ -100,11 +100,13 @@ class Section:
             return Q(due_at__gte=end_of_today(now))
         return Q(due_at__isnull=True)
 
-    def parts(self, user: User, now: datetime.datetime) -> list[QuerySet[Task]]:
-        """The section's tasks as querysets that each walk one of the open-task indexes in
-        the section's order: the tasks given to the user, and those given to a team of
-        theirs and no one in it. The section is their union (``section_page``)."""
-        open_tasks = visible_tasks(user).filter(_OPEN)
+    def parts(
+        self, open_tasks: QuerySet[Task], user: User, now: datetime.datetime
+    ) -> list[QuerySet[Task]]:
+        """The section's tasks among ``open_tasks`` (``my_open_tasks``) as querysets that
+        each walk one of the open-task indexes in the section's order: the tasks given to
+        the user, and those given to a team of theirs and no one in it. The section is
+        their union (``section_page``)."""
         if self.key == "assigned_by_me":
             return [open_tasks.filter(owner=user).exclude(assignee=user)]
         due = self._due(now)
@@ -150,6 +152,33 @@ def _merged(pages: Sequence[Page[Task]], ordering: Sequence[str], limit: int) ->
     return Page(items=items, next_cursor=cursor, has_more=has_more)
 
 
+def my_open_tasks(
+    user: User, narrow: Callable[[QuerySet[Task]], QuerySet[Task]] | None = None
+) -> QuerySet[Task]:
+    """The open tasks of ``user``'s own that they may see, which My work's sections split
+    (each section's tasks are theirs: given to them or to a team of theirs, or asked by
+    them); built once for all sections; ``narrow`` filters them further (the API's other
+    filters, the columns the page shows)."""
+    tasks = scope(Task.objects.all(), user, "view", own_only=True).filter(_OPEN)
+    return tasks if narrow is None else narrow(tasks)
+
+
+def _page(
+    open_tasks: QuerySet[Task],
+    user: User,
+    section: Section,
+    *,
+    now: datetime.datetime,
+    cursor: str | None,
+    limit: int,
+) -> Page[Task]:
+    pages = [
+        keyset_page(part, ordering=section.ordering, cursor=cursor, limit=limit)
+        for part in section.parts(open_tasks, user, now)
+    ]
+    return _merged(pages, section.ordering, limit)
+
+
 def section_page(
     user: User,
     section: Section,
@@ -161,10 +190,18 @@ def section_page(
 ) -> Page[Task]:
     """A page of one section of ``user``'s My work, after ``cursor``; ``narrow`` filters
     the tasks further (the API's other filters). One keyset query per part."""
-    pages = []
-    for part in section.parts(user, now):
-        tasks = part.select_related("assignee", "assignee_team")
-        if narrow is not None:
-            tasks = narrow(tasks)
-        pages.append(keyset_page(tasks, ordering=section.ordering, cursor=cursor, limit=limit))
-    return _merged(pages, section.ordering, limit)
+    return _page(my_open_tasks(user, narrow), user, section, now=now, cursor=cursor, limit=limit)
+
+
+def first_pages(
+    user: User,
+    *,
+    now: datetime.datetime,
+    narrow: Callable[[QuerySet[Task]], QuerySet[Task]] | None = None,
+) -> list[tuple[Section, Page[Task]]]:
+    """The first page of every section of ``user``'s My work, in ``SECTIONS``' order."""
+    open_tasks = my_open_tasks(user, narrow)
+    return [
+        (section, _page(open_tasks, user, section, now=now, cursor=None, limit=SECTION_SIZE))
+        for section in SECTIONS
+    ]

@@ -102,6 +102,21 @@ def test_teammate_sees_but_cannot_edit_and_stranger_cannot_see(as_alice, bob, ch
         services.record_update(specimen, actor=Actor(charlie, "ui"), values={"name": "Charlie's"})
 
 
+def test_own_only_keeps_the_records_a_user_owns_whatever_their_scope(
+    as_alice, as_admin, alice, bob
+):
+    from rapport.core.actors import Actor
+
+    alices = services.record_create(Specimen, actor=as_alice, values={"name": "Alice's"})
+    services.record_create(Specimen, actor=Actor(bob, "ui"), values={"name": "Bob's"})
+    admins = services.record_create(Specimen, actor=as_admin, values={"name": "Admin's"})
+
+    assert list(scope(Specimen.objects.all(), alice, own_only=True)) == [alices]
+    assert list(scope(Specimen.objects.all(), as_admin.user, own_only=True)) == [admins]
+    alice.role = None
+    assert list(scope(Specimen.objects.all(), alice, own_only=True)) == []
+
+
 def test_trash_restore_and_purge(as_alice, as_admin):
     specimen = services.record_create(Specimen, actor=as_alice, values={"name": "Acme"})
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_script_prefix
 from django.utils import timezone
 
 from rapport.tasks.models import Status, Task
@@ -52,19 +54,51 @@ def test_today_means_the_users_own_today(as_alice, alice):
     assert "Tomorrow morning" not in sections["today"]
 
 
-def test_my_work_costs_the_same_however_many_tasks(
-    alice_client, as_alice, bob, django_assert_max_num_queries
-):
-    for number in range(15):
+def my_work_queries(client) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/my-work/").content.decode()
+    return len(queries.captured_queries), body
+
+
+def test_my_work_costs_the_same_however_many_tasks(alice_client, as_alice, bob, east):
+    def add(number: int) -> None:
         make_task(as_alice, f"Late {number}", due_at=in_hours(-number - 1))
         make_task(as_alice, f"Given {number}", assignee=bob)
+        make_task(as_alice, f"Team's {number}", assignee_team=east)
 
-    with django_assert_max_num_queries(14):
-        page = alice_client.get("/my-work/")
+    add(0)
+    few, _ = my_work_queries(alice_client)
+    for number in range(1, 15):
+        add(number)
+    many, body = my_work_queries(alice_client)
 
-    body = page.content.decode()
-    assert body.count('class="task-row') == 20  # ten per section, then "More"
-    assert body.count("More</a>") == 2
+    # The user and session (4), the bell (1), each section's own and team tasks (9), the
+    # assignees and their teams (2).
+    assert many == few == 16
+    assert body.count('class="task-row') == 30  # ten per section, then "More"
+    assert body.count("More</a>") == 3
+
+
+def test_a_row_links_its_task_and_names_it_for_screen_readers(alice, as_alice, east):
+    alice.timezone = "Asia/Tokyo"
+    alice.save()
+    due = datetime.datetime(2020, 5, 4, 1, 30, tzinfo=datetime.UTC)
+    task = make_task(as_alice, "Call <Ada>", due_at=due, priority="urgent")
+    make_task(as_alice, "For the team", assignee_team=east)
+
+    with override_script_prefix("/crm/"):  # Served under a path: links keep it.
+        body = client_for(alice).get("/my-work/").content.decode()
+
+    assert f'<a href="/crm/tasks/{task.pk}/">Call &lt;Ada&gt;</a>' in body
+    assert f'action="/crm/tasks/{task.pk}/complete/"' in body
+    assert f'hx-post="/crm/tasks/{task.pk}/complete/"' in body
+    assert "Mark “Call &lt;Ada&gt;” done" in body
+    assert (
+        '<time datetime="2020-05-04T10:30:00+09:00" class="overdue">05/04/2020 10:30 a.m.</time>'
+        in body
+    )
+    assert '<span class="badge danger">Urgent</span>' in body
+    assert "<span>East</span>" in body
 
 
 def test_more_pages_a_section_with_htmx(alice_client, as_alice):
