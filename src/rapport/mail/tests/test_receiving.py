@@ -66,9 +66,9 @@ def test_the_text_part_addresses_and_threading_headers_are_read() -> None:
 
 
 def test_an_html_only_message_becomes_text_without_markup() -> None:
-    message = raw_email(body="placeholder")
+    message = raw_email(body="TEXT-PART")
     html_only = message.replace(b"Content-Type: text/plain", b"Content-Type: text/html").replace(
-        b"placeholder", b"<p>Hello <b>Alice</b></p><script>alert(1)</script>"
+        b"TEXT-PART", b"<p>Hello <b>Alice</b></p><script>alert(1)</script>"
     )
 
     text = parse_message(html_only).text
