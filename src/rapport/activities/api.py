@@ -31,6 +31,7 @@ from rapport.core.api import (
     current_user,
     paginate,
     problems,
+    trashed,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.permissions import get_visible_or_404
@@ -167,9 +168,4 @@ def activity_update(
 )
 def activity_delete(request: HttpRequest, activity_id: int) -> Status:
     """Move an activity to the trash. Honours If-Match."""
-    services.activity_delete(
-        _visible_activity(request, activity_id),
-        actor=actor(request),
-        expected_version=expected_version(request),
-    )
-    return Status(204, None)
+    return trashed(request, services.activity_delete, _visible_activity(request, activity_id))

@@ -71,6 +71,7 @@ from rapport.core.api import (
     objects_by_ids,
     paginate,
     problems,
+    trashed,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.exceptions import VersionConflict
@@ -312,12 +313,7 @@ def company_update(
 )
 def company_delete(request: HttpRequest, company_id: int) -> Status:
     """Move a company to the trash. Honours If-Match."""
-    services.company_delete(
-        _visible_company(request, company_id),
-        actor=actor(request),
-        expected_version=expected_version(request),
-    )
-    return Status(204, None)
+    return trashed(request, services.company_delete, _visible_company(request, company_id))
 
 
 @router.post("/companies/bulk", response={200: BulkOut, **problems(422)})
@@ -437,12 +433,7 @@ def contact_update(
 )
 def contact_delete(request: HttpRequest, contact_id: int) -> Status:
     """Move a contact to the trash. Honours If-Match."""
-    services.contact_delete(
-        _visible_contact(request, contact_id),
-        actor=actor(request),
-        expected_version=expected_version(request),
-    )
-    return Status(204, None)
+    return trashed(request, services.contact_delete, _visible_contact(request, contact_id))
 
 
 @router.post("/contacts/bulk", response={200: BulkOut, **problems(422)})

@@ -37,7 +37,7 @@ from ninja.utils import check_csrf
 from rapport.accounts.models import TokenScope
 from rapport.accounts.tokens import token_authenticate
 from rapport.core.actors import Actor
-from rapport.core.etag import MalformedPrecondition, set_etag
+from rapport.core.etag import MalformedPrecondition, expected_version, set_etag
 from rapport.core.exceptions import VersionConflict
 from rapport.core.models import Source, VersionedModel
 from rapport.core.pagination import (
@@ -469,3 +469,10 @@ def created(response: HttpResponse, body: Any, url_name: str, **url_kwargs: Any)
         set_etag(response, body)
     response["Location"] = reverse(url_name, kwargs=url_kwargs)
     return Status(201, body)
+
+
+def trashed(request: HttpRequest, delete: Callable[..., object], record: VersionedModel) -> Status:
+    """The answer of a delete endpoint: ``record`` moved to the trash by its service's
+    ``delete`` as the caller, honouring If-Match (412 on a stale version), then 204."""
+    delete(record, actor=actor(request), expected_version=expected_version(request))
+    return Status(204, None)

@@ -28,6 +28,7 @@ from rapport.core.api import (
     objects_by_ids,
     paginate,
     problems,
+    trashed,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.permissions import get_visible_or_404
@@ -145,12 +146,7 @@ def product_update(
 )
 def product_delete(request: HttpRequest, product_id: int) -> Status:
     """Move a product to the trash. Honours If-Match."""
-    services.product_delete(
-        _visible_product(request, product_id),
-        actor=actor(request),
-        expected_version=expected_version(request),
-    )
-    return Status(204, None)
+    return trashed(request, services.product_delete, _visible_product(request, product_id))
 
 
 @router.post(

@@ -27,6 +27,7 @@ from rapport.core.api import (
     objects_by_ids,
     paginate,
     problems,
+    trashed,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.pagination import link_header
@@ -202,9 +203,4 @@ def task_complete(request: HttpRequest, response: HttpResponse, task_id: int) ->
 )
 def task_delete(request: HttpRequest, task_id: int) -> HttpStatus:
     """Move a task to the trash. Honours If-Match."""
-    services.task_delete(
-        _visible_task(request, task_id),
-        actor=actor(request),
-        expected_version=expected_version(request),
-    )
-    return HttpStatus(204, None)
+    return trashed(request, services.task_delete, _visible_task(request, task_id))
