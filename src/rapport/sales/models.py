@@ -1,4 +1,5 @@
-"""Sales: products and their stock, price books, currencies and exchange rates.
+"""Sales: products and their stock, price books, currencies and exchange rates;
+pipelines, their stages and the deals that move through them.
 
 Currencies and exchange rates are workspace settings that admins keep; every
 rate is the price of one unit of a currency in the base currency
@@ -13,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.models import AuthoredModel, Record, TimestampedModel
@@ -251,3 +254,319 @@ class PriceBookEntry(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.product} · {self.price_book}"
+
+
+# Pipelines and deals
+
+PERCENT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class StageKind(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class Pipeline(TimestampedModel, AuthoredModel):
+    """An ordered set of stages a deal moves through. Admins keep pipelines; a deal's
+    pipeline is where it is sold (new business, renewals, partners…)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    is_default = models.BooleanField(
+        _("default"), default=False, help_text=_("New deals start here unless told otherwise.")
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="pipeline_one_default"
+            )
+        ]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:board", kwargs={"pk": self.pk})
+
+
+class Stage(TimestampedModel):
+    """A step of a pipeline, with the chance that a deal there is won. A pipeline has
+    open stages in order, and one won and one lost stage that close a deal."""
+
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=10, choices=StageKind.choices)
+    probability = models.PositiveSmallIntegerField(
+        _("win probability"),
+        validators=PERCENT_VALIDATORS,
+        help_text=_("Percent: a new deal in this stage gets it unless someone sets its own."),
+    )
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name"),
+            models.UniqueConstraint(
+                fields=["pipeline", "kind"],
+                condition=~Q(kind="open"),
+                name="stage_one_won_one_lost",
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="stage_probability_percent",
+            ),
+        ]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != StageKind.OPEN
+
+
+class LostReason(TimestampedModel):
+    """Why deals are lost: a short list admins keep, so losses can be counted by reason."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ForecastCategory(models.TextChoices):
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best case")
+    COMMIT = "commit", _("Commit")
+    OMITTED = "omitted", _("Omitted")
+
+
+class Deal(Record):
+    """A sale in progress or closed. ``status`` follows the stage (open, won, lost);
+    ``amount_base`` is ``amount`` in the base currency at the rate of the day it was
+    last written (of the close day once closed), so reports sum one column."""
+
+    name = models.CharField(_("name"), max_length=200)
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=StageKind.choices, default=StageKind.OPEN
+    )
+    company = models.ForeignKey(
+        "contacts.Company",
+        verbose_name=_("company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+    )
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMALS,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    currency = models.ForeignKey(
+        Currency, verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount_base = models.DecimalField(
+        _("amount in base currency"),
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMALS,
+        default=Decimal(0),
+        editable=False,
+    )
+    # Required, as forecasts place every open deal in a period by it.
+    expected_close_date = models.DateField(_("expected close date"))
+    probability = models.PositiveSmallIntegerField(
+        _("probability"), validators=PERCENT_VALIDATORS, help_text=_("Percent.")
+    )
+    probability_is_set = models.BooleanField(
+        _("probability set by hand"),
+        default=False,
+        help_text=_("When false, the probability follows the stage's default."),
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=20,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    source = models.CharField(_("source"), max_length=20, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    stage_entered_at = models.DateTimeField(_("in stage since"), editable=False)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    lost_reason = models.ForeignKey(
+        LostReason,
+        verbose_name=_("lost reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deals",
+    )
+    lost_note = models.CharField(_("lost note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="deal_probability_percent",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="deal_amount_not_negative"),
+        ]
+        indexes = [
+            # The kanban board: a stage's cards, soonest to close first, and its totals.
+            models.Index(
+                fields=["stage", "expected_close_date", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_board_idx",
+            ),
+            # The deal list and its default sort.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_live_created_idx",
+            ),
+            # Forecasts and metrics: closed deals by day, open deals by close date.
+            models.Index(fields=["status", "closed_at"], name="deal_status_closed_idx"),
+            models.Index(fields=["status", "expected_close_date"], name="deal_status_expected_idx"),
+            models.Index(fields=["owner", "status"], name="deal_owner_status_idx"),
+        ]
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:deal_detail", kwargs={"pk": self.pk})
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return self.amount * self.probability / 100
+
+
+class DealRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    CHAMPION = "champion", _("Champion")
+    INFLUENCER = "influencer", _("Influencer")
+    EVALUATOR = "evaluator", _("Evaluator")
+    USER = "user", _("User")
+    OTHER = "other", _("Other")
+
+
+class DealContact(models.Model):
+    """A person involved in a deal, and their part in it."""
+
+    id = models.BigAutoField(primary_key=True)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="participants")
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="deal_roles"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=DealRole.choices, blank=True)
+
+    class Meta:
+        ordering = ["deal", "id"]
+        constraints = [models.UniqueConstraint(fields=["deal", "contact"], name="dealcontact_once")]
+        indexes = [models.Index(fields=["contact", "deal"], name="dealcontact_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} · {self.get_role_display() or '-'}"
+
+
+class DealStageChange(models.Model):
+    """A deal entering a stage: the first row when it is created, one per move after.
+    The time spent in a stage runs from its row to the deal's next one."""
+
+    id = models.BigAutoField(primary_key=True)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="entries")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["deal", "at", "id"]
+        indexes = [
+            models.Index(fields=["deal", "at", "id"], name="dealstagechange_deal_idx"),
+            # Stage-to-stage conversion: entries of a stage in a period.
+            models.Index(fields=["to_stage", "at"], name="dealstagechange_stage_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class DealLineItem(models.Model):
+    """A product (or a free-text item) on a deal, at a price, with discount and tax.
+    Totals are computed by ``sales.pricing``; the deal's amount is the items' net total
+    while it has items."""
+
+    id = models.BigAutoField(primary_key=True)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="line_items")
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    name = models.CharField(_("item"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    unit_price = models.DecimalField(
+        _("unit price"),
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMALS,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    discount_percent = models.DecimalField(
+        _("discount %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    tax_rate = models.DecimalField(
+        _("tax rate"),
+        max_digits=6,
+        decimal_places=TAX_DECIMALS,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TAX_RATE_MAX)],
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["deal", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
