@@ -13,6 +13,7 @@ as a ticked row, so its permission check, audit entry and event are the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,6 +54,16 @@ JOB_ACTIONS = {
         BulkAction.DELETE,
     ),
 }
+
+
+def register(
+    object_type: str, list_query: Callable[..., Any], job_actions: tuple[str, ...]
+) -> None:
+    """Let the list page of ``object_type`` (another app's) run its bulk actions here."""
+    LIST_QUERIES[object_type] = list_query
+    JOB_ACTIONS[object_type] = job_actions
+
+
 # The parameter naming what the action needs: the new owner, the tag or the list.
 TARGET_PARAMS = {
     BulkAction.ASSIGN_OWNER: "new_owner",

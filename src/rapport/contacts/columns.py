@@ -89,11 +89,11 @@ class Column:
         return format_html("{}", text)
 
 
-def _attr(name: str) -> Callable[[models.Model], Any]:
+def attr_of(name: str) -> Callable[[models.Model], Any]:
     return lambda row: getattr(row, name)
 
 
-def _display(name: str) -> Callable[[models.Model], Any]:
+def display_of(name: str) -> Callable[[models.Model], Any]:
     return lambda row: getattr(row, f"get_{name}_display")()
 
 
@@ -101,11 +101,11 @@ def _name(row: models.Model) -> str:
     return str(row)
 
 
-def _url(row: models.Model) -> str:
+def record_url(row: models.Model) -> str:
     return row.get_absolute_url()
 
 
-def _related_url(name: str) -> Callable[[models.Model], str]:
+def related_url(name: str) -> Callable[[models.Model], str]:
     def url(row: models.Model) -> str:
         related = getattr(row, name)
         return related.get_absolute_url() if related is not None else ""
@@ -132,20 +132,20 @@ def _revenue(row: Company) -> str:
     return f"{amount} {row.currency}".strip()
 
 
-def _owner() -> Column:
+def owner_column() -> Column:
     return Column(
         "owner",
         gettext_lazy("Owner"),
-        _attr("owner"),
+        attr_of("owner"),
         sort="owner",
         default=True,
         select_related=("owner",),
     )
 
 
-def _team() -> Column:
+def team_column() -> Column:
     return Column(
-        "team", gettext_lazy("Team"), _attr("team"), sort="team", select_related=("team",)
+        "team", gettext_lazy("Team"), attr_of("team"), sort="team", select_related=("team",)
     )
 
 
@@ -155,13 +155,13 @@ def _engagement() -> list[Column]:
         Column(
             "last_contacted_at",
             gettext_lazy("Last contacted"),
-            _attr("last_contacted_at"),
+            attr_of("last_contacted_at"),
             sort="last_contacted_at",
         ),
         Column(
             "next_activity_at",
             gettext_lazy("Next activity"),
-            _attr("next_activity_at"),
+            attr_of("next_activity_at"),
             sort="next_activity_at",
         ),
     ]
@@ -171,21 +171,23 @@ def _tags_column() -> Column:
     return Column("tags", gettext_lazy("Tags"), _tags, prefetch_related=("tags",), badges=True)
 
 
-def _timestamps() -> list[Column]:
+def timestamp_columns() -> list[Column]:
     return [
-        Column("created_at", gettext_lazy("Created"), _attr("created_at"), sort="created_at"),
-        Column("updated_at", gettext_lazy("Updated"), _attr("updated_at"), sort="updated_at"),
+        Column("created_at", gettext_lazy("Created"), attr_of("created_at"), sort="created_at"),
+        Column("updated_at", gettext_lazy("Updated"), attr_of("updated_at"), sort="updated_at"),
     ]
 
 
 COMPANY_COLUMNS: tuple[Column, ...] = (
-    Column("name", gettext_lazy("Name"), _name, sort="name", default=True, link=_url),
-    Column("domain", gettext_lazy("Domain"), _attr("domain"), sort="domain", default=True),
-    Column("industry", gettext_lazy("Industry"), _attr("industry"), sort="industry", default=True),
+    Column("name", gettext_lazy("Name"), _name, sort="name", default=True, link=record_url),
+    Column("domain", gettext_lazy("Domain"), attr_of("domain"), sort="domain", default=True),
+    Column(
+        "industry", gettext_lazy("Industry"), attr_of("industry"), sort="industry", default=True
+    ),
     Column(
         "employee_count",
         gettext_lazy("Employees"),
-        _attr("employee_count"),
+        attr_of("employee_count"),
         sort="employee_count",
         numeric=True,
     ),
@@ -197,73 +199,77 @@ COMPANY_COLUMNS: tuple[Column, ...] = (
         numeric=True,
     ),
     Column(
-        "website", gettext_lazy("Website"), _attr("website"), sort="website", link=_attr("website")
+        "website",
+        gettext_lazy("Website"),
+        attr_of("website"),
+        sort="website",
+        link=attr_of("website"),
     ),
-    Column("phone", gettext_lazy("Phone"), _attr("phone"), sort="phone", link=_tel),
+    Column("phone", gettext_lazy("Phone"), attr_of("phone"), sort="phone", link=_tel),
     Column(
         "parent",
         gettext_lazy("Parent company"),
-        _attr("parent"),
+        attr_of("parent"),
         sort="parent",
         select_related=("parent",),
-        link=_related_url("parent"),
+        link=related_url("parent"),
     ),
     Column(
         "lifecycle_stage",
         gettext_lazy("Lifecycle stage"),
-        _display("lifecycle_stage"),
+        display_of("lifecycle_stage"),
         sort="lifecycle_stage",
         default=True,
     ),
-    Column("value_tier", gettext_lazy("Value tier"), _display("value_tier"), sort="value_tier"),
+    Column("value_tier", gettext_lazy("Value tier"), display_of("value_tier"), sort="value_tier"),
     *_engagement(),
-    _owner(),
-    _team(),
+    owner_column(),
+    team_column(),
     _tags_column(),
-    *_timestamps(),
+    *timestamp_columns(),
 )
 
 CONTACT_COLUMNS: tuple[Column, ...] = (
-    Column("name", gettext_lazy("Name"), _name, sort="name", default=True, link=_url),
+    Column("name", gettext_lazy("Name"), _name, sort="name", default=True, link=record_url),
     Column(
-        "email", gettext_lazy("Email"), _attr("email"), sort="email", default=True, link=_mailto
+        "email", gettext_lazy("Email"), attr_of("email"), sort="email", default=True, link=_mailto
     ),
-    Column("phone", gettext_lazy("Phone"), _attr("phone"), sort="phone", default=True, link=_tel),
+    Column("phone", gettext_lazy("Phone"), attr_of("phone"), sort="phone", default=True, link=_tel),
     Column(
         "company",
         gettext_lazy("Company"),
-        _attr("company"),
+        attr_of("company"),
         sort="company",
         default=True,
         select_related=("company",),
-        link=_related_url("company"),
+        link=related_url("company"),
     ),
-    Column("job_title", gettext_lazy("Job title"), _attr("job_title"), sort="job_title"),
+    Column("job_title", gettext_lazy("Job title"), attr_of("job_title"), sort="job_title"),
     Column(
         "lifecycle_stage",
         gettext_lazy("Lifecycle stage"),
-        _display("lifecycle_stage"),
+        display_of("lifecycle_stage"),
         sort="lifecycle_stage",
         default=True,
     ),
-    Column("source", gettext_lazy("Source"), _display("source"), sort="source"),
+    Column("source", gettext_lazy("Source"), display_of("source"), sort="source"),
     Column(
         "preferred_channel",
         gettext_lazy("Preferred channel"),
-        _display("preferred_channel"),
+        display_of("preferred_channel"),
         sort="preferred_channel",
     ),
-    Column("language", gettext_lazy("Language"), _attr("language"), sort="language"),
-    Column("birthday", gettext_lazy("Birthday"), _attr("birthday"), sort="birthday"),
+    Column("language", gettext_lazy("Language"), attr_of("language"), sort="language"),
+    Column("birthday", gettext_lazy("Birthday"), attr_of("birthday"), sort="birthday"),
     Column(
-        "do_not_email", gettext_lazy("Do not email"), _attr("do_not_email"), sort="do_not_email"
+        "do_not_email", gettext_lazy("Do not email"), attr_of("do_not_email"), sort="do_not_email"
     ),
-    Column("do_not_call", gettext_lazy("Do not call"), _attr("do_not_call"), sort="do_not_call"),
+    Column("do_not_call", gettext_lazy("Do not call"), attr_of("do_not_call"), sort="do_not_call"),
     *_engagement(),
-    _owner(),
-    _team(),
+    owner_column(),
+    team_column(),
     _tags_column(),
-    *_timestamps(),
+    *timestamp_columns(),
 )
 
 
@@ -278,10 +284,21 @@ def _custom_column(definition: CustomFieldDefinition) -> Column:
     )
 
 
+# The built-in columns of each record type with a list page; other apps add theirs.
+BUILT_IN_COLUMNS: dict[type[models.Model], tuple[Column, ...]] = {
+    Company: COMPANY_COLUMNS,
+    Contact: CONTACT_COLUMNS,
+}
+
+
+def register_columns(model: type[models.Model], columns: tuple[Column, ...]) -> None:
+    """Give ``model``'s list page (and its exports) these built-in columns."""
+    BUILT_IN_COLUMNS[model] = columns
+
+
 def available_columns(model: type[models.Model]) -> list[Column]:
     """Every column ``model``'s list offers: its own fields, then its custom fields."""
-    built_in = COMPANY_COLUMNS if model is Company else CONTACT_COLUMNS
-    return [*built_in, *(_custom_column(d) for d in definitions_for(model))]
+    return [*BUILT_IN_COLUMNS[model], *(_custom_column(d) for d in definitions_for(model))]
 
 
 def chosen_columns(available: Sequence[Column], keys: Iterable[str]) -> list[Column]:

@@ -18,7 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import models
 from django.http import QueryDict
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -73,7 +74,7 @@ def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
     return {"filters": filters, "ids": ids, "columns": columns, "sort": sort}
 
 
-def _may_export(model: type[models.Model]) -> Callable[[User | None], None]:
+def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
     def authorize(user: User | None) -> None:
         if scope_of(user, model, "export") == Scope.NONE:
             raise PermissionDenied
@@ -86,7 +87,10 @@ def export_csv(
     progress: Progress,
     model: type[models.Model],
     list_query: Callable[[User, QueryDict], tuple[Any, list[str]]],
+    done: Callable[[int], str],
 ) -> dict[str, Any]:
+    """Write the rows of a list page's export to a CSV file on the job; ``done(n)`` is the
+    message saying ``n`` rows were exported."""
     owner = job.owner
     params = queries.as_query_dict(job.params["filters"]).copy()
     if job.params["sort"]:
@@ -115,31 +119,44 @@ def export_csv(
         text.flush()
         text.detach()
         buffer.seek(0)
-        name = "companies" if model is Company else "contacts"
+        with translation.override("en"):
+            name = slugify(str(model._meta.verbose_name_plural))
         job.result_file.save(
             f"{name}-{timezone.localdate():%Y-%m-%d}.csv", File(buffer), save=False
         )
     progress(written, written)
-    if model is Company:
-        message = ngettext("%(count)d company exported.", "%(count)d companies exported.", written)
-    else:
-        message = ngettext("%(count)d contact exported.", "%(count)d contacts exported.", written)
-    return {"rows": written, "message": message % {"count": written}}
+    return {"rows": written, "message": done(written) % {"count": written}}
 
 
 @job_handler(
     EXPORT_KINDS["contacts.company"],
-    authorize=_may_export(Company),
+    authorize=may_export(Company),
     clean_params=clean_export_params,
 )
 def export_companies(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(job, progress, Company, queries.company_list)
+    return export_csv(
+        job,
+        progress,
+        Company,
+        queries.company_list,
+        lambda count: ngettext(
+            "%(count)d company exported.", "%(count)d companies exported.", count
+        ),
+    )
 
 
 @job_handler(
     EXPORT_KINDS["contacts.contact"],
-    authorize=_may_export(Contact),
+    authorize=may_export(Contact),
     clean_params=clean_export_params,
 )
 def export_contacts(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(job, progress, Contact, queries.contact_list)
+    return export_csv(
+        job,
+        progress,
+        Contact,
+        queries.contact_list,
+        lambda count: ngettext(
+            "%(count)d contact exported.", "%(count)d contacts exported.", count
+        ),
+    )

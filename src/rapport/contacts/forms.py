@@ -17,6 +17,7 @@ from django.db import models
 from django.forms import formset_factory
 from django.forms.models import fields_for_model, model_to_dict
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.forms import PersonChoiceField
@@ -77,6 +78,10 @@ LIST_FIELDS = ("product_interests", "brand_interests")
 LOOKUP_LIMIT = 20
 
 
+COMPANY_PLACEHOLDER = _("Type to find a company…")
+COMPANY_SEARCH_LABEL = _("Find a company")
+
+
 class LookupSelect(forms.Select):
     """A select that renders only its chosen option, with a search box beside it
     that fetches matching options (htmx) from ``lookup_url``: a company list of
@@ -84,9 +89,18 @@ class LookupSelect(forms.Select):
 
     template_name = "contacts/widgets/lookup_select.html"
 
-    def __init__(self, lookup_url_name: str, attrs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        lookup_url_name: str,
+        attrs: dict[str, Any] | None = None,
+        *,
+        placeholder: str | Promise = COMPANY_PLACEHOLDER,
+        search_label: str | Promise = COMPANY_SEARCH_LABEL,
+    ) -> None:
         super().__init__(attrs)
         self.lookup_url_name = lookup_url_name
+        self.placeholder = placeholder
+        self.search_label = search_label
 
     def optgroups(self, name: str, value: list[str], attrs: dict[str, Any] | None = None) -> list:
         chosen = [item for item in value if item]
@@ -99,6 +113,8 @@ class LookupSelect(forms.Select):
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         context["widget"]["lookup_url"] = reverse(self.lookup_url_name)
+        context["widget"]["placeholder"] = self.placeholder
+        context["widget"]["search_label"] = self.search_label
         return context
 
 

@@ -94,7 +94,12 @@ class Listing:
     def object_type(self) -> str:
         return self.model._meta.label_lower
 
+    # ngettext of "%(count)s deal(s)" for types other than companies and contacts.
+    count_text: Callable[[int], str] | None = None
+
     def count_label(self, count: int, shown: str) -> str:
+        if self.count_text is not None:
+            return self.count_text(count) % {"count": shown}
         if self.model is Company:
             return ngettext("%(count)s company", "%(count)s companies", count) % {"count": shown}
         return ngettext("%(count)s contact", "%(count)s contacts", count) % {"count": shown}
@@ -136,6 +141,11 @@ CONTACTS = Listing(
     actions=tuple(BulkAction.values),
 )
 LISTINGS = {listing.object_type: listing for listing in (COMPANIES, CONTACTS)}
+
+
+def register_listing(listing: Listing) -> None:
+    """Serve another record type's list page, saved views and bulk actions here."""
+    LISTINGS[listing.object_type] = listing
 
 
 # Query string <-> saved view ----------------------------------------------------------

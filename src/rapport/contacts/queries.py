@@ -49,13 +49,15 @@ def as_query_dict(params: QueryDict | Mapping[str, Any]) -> QueryDict:
     return query
 
 
-def _filtered(
+def filtered_records(
     filterset_class: type[RecordFilterSet],
     queryset: models.QuerySet,
     user: User,
     params: QueryDict | Mapping[str, Any],
     search_cap: int | None,
 ) -> tuple[RecordFilterSet, list[str]]:
+    """The records of ``queryset`` that match ``params`` by ``filterset_class``, and the
+    keyset ordering of the requested sort; ``InvalidFilters`` for bad values."""
     filterset = filterset_class(as_query_dict(params), queryset, user=user, search_cap=search_cap)
     errors = filterset.sort_errors()
     if not filterset.is_valid():
@@ -71,11 +73,11 @@ def contact_list(
     """The contacts ``user`` may see that match ``params``: the filterset (its ``qs``) and
     the keyset ordering of the requested sort. Bad values raise ``InvalidFilters``. With
     ``search_cap``, the quick search looks only at that many of its first matches."""
-    return _filtered(ContactFilterSet, visible_contacts(user), user, params, search_cap)
+    return filtered_records(ContactFilterSet, visible_contacts(user), user, params, search_cap)
 
 
 def company_list(
     user: User, params: QueryDict | Mapping[str, Any], *, search_cap: int | None = None
 ) -> tuple[CompanyFilterSet, list[str]]:
     """The companies ``user`` may see that match ``params``, as ``contact_list``."""
-    return _filtered(CompanyFilterSet, visible_companies(user), user, params, search_cap)
+    return filtered_records(CompanyFilterSet, visible_companies(user), user, params, search_cap)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("companies/bulk/", listing.company_bulk, name="company_bulk"),
     path("companies/merge/", views.company_merge, name="company_merge"),
     path("companies/lookup/", views.company_lookup, name="company_lookup"),
+    path("contacts/lookup/", views.contact_lookup, name="contact_lookup"),
     path("companies/suggest/", views.company_suggest, name="company_suggest"),
     path("companies/views/", listing.company_save_view, name="company_save_view"),
     path("companies/<int:pk>/", views.company_detail, name="company_detail"),

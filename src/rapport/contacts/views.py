@@ -65,11 +65,6 @@ class Slot:
 
 SLOTS = (
     Slot(
-        "deals",
-        gettext_lazy("Deals"),
-        gettext_lazy("Open and closed deals, with their stage and amount, will be listed here."),
-    ),
-    Slot(
         "orders",
         gettext_lazy("Orders"),
         gettext_lazy("Orders and their totals will be listed here once sales are recorded."),
@@ -474,14 +469,16 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return delete(request, CONTACT, pk)
 
 
-def _looked_up(request: HttpRequest) -> tuple[str, list[Company]]:
-    """What was typed in a company lookup box, and the first visible companies it finds."""
+def _looked_up(
+    request: HttpRequest, list_query: Callable[..., Any] = queries.company_list
+) -> tuple[str, list[models.Model]]:
+    """What was typed in a lookup box, and the first visible records it finds."""
     text = request.GET.get("lookup", "").strip()[:100]
-    companies: list[Company] = []
+    found: list[models.Model] = []
     if text:
-        filterset, ordering = queries.company_list(request.user, search_params(text))
-        companies = list(filterset.qs.order_by(*ordering)[:LOOKUP_LIMIT])
-    return text, companies
+        filterset, ordering = list_query(request.user, search_params(text))
+        found = list(filterset.qs.order_by(*ordering)[:LOOKUP_LIMIT])
+    return text, found
 
 
 @login_required
@@ -489,7 +486,15 @@ def company_lookup(request: HttpRequest) -> HttpResponse:
     """Options of the company field of record forms: visible companies matching what was
     typed."""
     text, companies = _looked_up(request)
-    return render(request, "contacts/_lookup_options.html", {"companies": companies, "text": text})
+    return render(request, "contacts/_lookup_options.html", {"records": companies, "text": text})
+
+
+@login_required
+def contact_lookup(request: HttpRequest) -> HttpResponse:
+    """Options of a contact field of record forms (a deal's people): visible contacts
+    matching what was typed."""
+    text, contacts = _looked_up(request, queries.contact_list)
+    return render(request, "contacts/_lookup_options.html", {"records": contacts, "text": text})
 
 
 @login_required

@@ -8,10 +8,17 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        # Registers products with global search.
-        from rapport.sales import search  # noqa: F401
+        # Registers products and deals with global search, the deal table with the record
+        # list machinery, and the deals panel of company and contact pages.
+        from rapport.core import panels
+        from rapport.sales import deal_listing, deal_panels, search  # noqa: F401
         from rapport.web.navigation import Item, add_item, admins
 
+        deal_listing.register()
+        panels.register(deal_panels.PANEL)
+        add_item("main", Item(_("Pipeline"), "sales:board_default"))
+        add_item("main", Item(_("Deals"), "sales:deal_list"))
         add_item("main", Item(_("Products"), "sales:product_list"))
+        add_item("settings", Item(_("Pipelines"), "sales:pipeline_settings", admins))
         add_item("settings", Item(_("Price books"), "sales:price_book_list", admins))
         add_item("settings", Item(_("Currencies"), "sales:currency_list", admins))

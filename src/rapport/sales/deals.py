@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -46,6 +47,7 @@ from rapport.sales.models import (
 from rapport.sales.money import base_currency, convert, decimal_places
 from rapport.sales.pipelines import default_pipeline
 from rapport.sales.pricing import totals
+from rapport.sales.queries import unit_price
 from rapport.sales.services import _as_decimal, _currency, _only
 
 DEAL_FIELDS = frozenset(
@@ -244,7 +246,8 @@ def deal_create(
     draft = Deal()
     prepared = _prepared(draft, values, actor)
     people = _participants(contacts, actor)
-    items = _line_items(line_items, actor) if line_items is not None else None
+    currency = prepared["currency"].code
+    items = _line_items(line_items, actor, currency) if line_items is not None else None
     with transaction.atomic():
         deal = records.record_create(Deal, actor=actor, values=prepared, custom=custom)
         _record_stage_entry(deal, None, actor)
@@ -380,7 +383,9 @@ def deal_set_contacts(
 # Line items
 
 
-def _line_items(items: Sequence[Mapping[str, Any]], actor: Actor) -> list[DealLineItem]:
+def _line_items(
+    items: Sequence[Mapping[str, Any]], actor: Actor, currency: str
+) -> list[DealLineItem]:
     if len(items) > MAX_LINE_ITEMS:
         raise ValidationError(
             {"line_items": [_("At most %(count)d line items.") % {"count": MAX_LINE_ITEMS}]}
@@ -392,7 +397,7 @@ def _line_items(items: Sequence[Mapping[str, Any]], actor: Actor) -> list[DealLi
     products = {product.pk: product for product in visible}
     for index, raw in enumerate(items):
         try:
-            built.append(_line_item(raw, index, products))
+            built.append(_line_item(raw, index, products, currency))
         except ValidationError as error:
             errors.update(
                 {f"line_items.{index}.{key}": value for key, value in error.message_dict.items()}
@@ -402,11 +407,23 @@ def _line_items(items: Sequence[Mapping[str, Any]], actor: Actor) -> list[DealLi
     return built
 
 
+def _unit_price(given: Any, product: Product | None, currency: str) -> Decimal:
+    """The price given, or the product's in ``currency`` from its default price book."""
+    if given is not None and given != "":
+        return _as_decimal(given, "unit_price", places=PRICE_DECIMALS)
+    listed = unit_price(product, currency) if product is not None else None
+    if listed is None:
+        raise ValidationError({"unit_price": [_("Give a unit price.")]})
+    return listed
+
+
 def _pk(value: Any) -> Any:
     return value.pk if isinstance(value, Product) else value
 
 
-def _line_item(raw: Mapping[str, Any], position: int, products: dict[int, Product]) -> DealLineItem:
+def _line_item(
+    raw: Mapping[str, Any], position: int, products: dict[int, Product], currency: str
+) -> DealLineItem:
     values = _only(raw, LINE_FIELDS)
     product = values.get("product")
     if product is not None:
@@ -419,7 +436,7 @@ def _line_item(raw: Mapping[str, Any], position: int, products: dict[int, Produc
         quantity=values.get("quantity", 1),
         position=position,
     )
-    item.unit_price = _as_decimal(values.get("unit_price", 0), "unit_price", places=4)
+    item.unit_price = _unit_price(values.get("unit_price"), product, currency)
     item.discount_percent = _as_decimal(
         values.get("discount_percent", 0), "discount_percent", places=2
     )
@@ -452,7 +469,7 @@ def deal_set_line_items(
 ) -> Deal:
     """Replace the deal's line items; while it has any, its amount is their net total."""
     require(actor.user, "edit", deal)
-    built = _line_items(items, actor)
+    built = _line_items(items, actor, deal.currency_id)
     with transaction.atomic():
         deal = records.lock_record(deal, expected_version)
         before_amount = deal.amount

@@ -1,10 +1,56 @@
 from django.urls import path
 
-from rapport.sales import views
+from rapport.sales import deal_listing, deal_views, pipeline_views, views
 
 app_name = "sales"
 
 urlpatterns = [
+    path("deals/", deal_listing.deal_list_page, name="deal_list"),
+    path("deals/bulk/", deal_listing.deal_bulk, name="deal_bulk"),
+    path("deals/views/", deal_listing.deal_save_view, name="deal_save_view"),
+    path("deals/new/", deal_views.deal_create, name="deal_create"),
+    path("deals/<int:pk>/", deal_views.deal_detail, name="deal_detail"),
+    path("deals/<int:pk>/edit/", deal_views.deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/move/", deal_views.deal_move, name="deal_move"),
+    path("deals/<int:pk>/won/", deal_views.deal_won, name="deal_won"),
+    path("deals/<int:pk>/lost/", deal_views.deal_lost, name="deal_lost"),
+    path("deals/<int:pk>/reopen/", deal_views.deal_reopen, name="deal_reopen"),
+    path("deals/<int:pk>/delete/", deal_views.deal_delete, name="deal_delete"),
+    path("deals/<int:pk>/items/", deal_views.deal_line_items, name="deal_line_items"),
+    path("deals/<int:pk>/people/", deal_views.deal_add_participant, name="deal_add_participant"),
+    path(
+        "deals/<int:pk>/people/<int:contact_id>/remove/",
+        deal_views.deal_remove_participant,
+        name="deal_remove_participant",
+    ),
+    path("pipeline/", deal_views.board_default, name="board_default"),
+    path("pipelines/<int:pk>/", deal_views.board, name="board"),
+    path(
+        "pipelines/<int:pk>/stages/<int:stage_id>/cards/",
+        deal_views.board_column,
+        name="board_column",
+    ),
+    path("settings/pipelines/", pipeline_views.pipeline_settings, name="pipeline_settings"),
+    path("settings/pipelines/new/", pipeline_views.pipeline_create, name="pipeline_create"),
+    path("settings/pipelines/<int:pk>/", pipeline_views.pipeline_edit, name="pipeline_edit"),
+    path(
+        "settings/pipelines/<int:pk>/stages/new/",
+        pipeline_views.stage_create,
+        name="stage_create",
+    ),
+    path("settings/stages/<int:pk>/", pipeline_views.stage_edit, name="stage_edit"),
+    path(
+        "settings/stages/<int:pk>/<str:direction>/",
+        pipeline_views.stage_shift,
+        name="stage_shift",
+    ),
+    path("settings/stages/<int:pk>/delete/", pipeline_views.stage_delete, name="stage_delete"),
+    path(
+        "settings/lost-reasons/new/", pipeline_views.lost_reason_create, name="lost_reason_create"
+    ),
+    path(
+        "settings/lost-reasons/<int:pk>/", pipeline_views.lost_reason_edit, name="lost_reason_edit"
+    ),
     path("products/", views.product_list, name="product_list"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),

@@ -102,8 +102,8 @@ def test_the_search_page_stays_within_a_fixed_number_of_queries(
         )
 
     # The search page's queries (one per searchable type: companies, contacts,
-    # activities, products), and the bell's unread count.
-    with django_assert_max_num_queries(11):
+    # activities, products, deals), and the bell's unread count.
+    with django_assert_max_num_queries(12):
         html = alice_client.get("/search/", {"q": "annabel"}).content.decode()
     assert html.count("Annabel") >= 10
 

@@ -1,0 +1,292 @@
+"""The read side of deals: the deals a user may see, the filtered list the table, the
+board, the API and saved views share (``DealFilterSet``), the kanban board of a
+pipeline, a deal's stage history and the deals of a company or contact."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import django_filters
+from django.db import models
+from django.db.models import Count, F, Sum
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from rapport.contacts.filtersets import OWNER_SORT, IdsFilter, RecordFilterSet, sort_orders
+from rapport.contacts.queries import as_query_dict, filtered_records
+from rapport.core.pagination import Page, keyset_page
+from rapport.core.permissions import scope
+from rapport.sales.models import (
+    Deal,
+    DealContact,
+    DealStageChange,
+    ForecastCategory,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageKind,
+)
+
+if TYPE_CHECKING:
+    from rapport.accounts.models import User
+
+CARDS_PER_STAGE = 50
+BOARD_ORDERING = ["expected_close_date", "id"]
+# Parameters the board sets itself: which pipeline, and where a column's next page starts.
+BOARD_STATE = frozenset({"pipeline", "stage", "status", "cursor"})
+
+
+def visible_deals(user: User | None, action: str = "view") -> models.QuerySet[Deal]:
+    return scope(Deal.objects.all(), user, action)
+
+
+class DealFilterSet(RecordFilterSet):
+    """The deal list's query contract, shared by the table, the board, the API and saved
+    views: the record filters (search, ids, owner, team, dates, custom fields) and the
+    deal's own."""
+
+    # Deals carry no tags, and no engagement dates of their own.
+    tag = None
+    last_contacted = None
+    next_activity = None
+
+    pipeline = django_filters.ModelChoiceFilter(
+        queryset=Pipeline.objects.all(), label=gettext_lazy("Pipeline")
+    )
+    stage = django_filters.ModelMultipleChoiceFilter(
+        queryset=Stage.objects.all(), distinct=False, label=gettext_lazy("Stage")
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=StageKind.choices, distinct=False, label=gettext_lazy("Status")
+    )
+    company = IdsFilter(label=gettext_lazy("Company (ids)"))
+    contact = IdsFilter(method="filter_contact", label=gettext_lazy("Contact (ids)"))
+    amount = django_filters.RangeFilter(
+        field_name="amount_base", label=gettext_lazy("Amount (base currency)")
+    )
+    currency = django_filters.CharFilter(method="filter_currency", label=gettext_lazy("Currency"))
+    probability = django_filters.RangeFilter(label=gettext_lazy("Probability"))
+    expected_close = django_filters.DateFromToRangeFilter(
+        field_name="expected_close_date", label=gettext_lazy("Expected close")
+    )
+    closed = django_filters.DateFromToRangeFilter(
+        field_name="closed_at", label=gettext_lazy("Closed")
+    )
+    forecast_category = django_filters.MultipleChoiceFilter(
+        choices=ForecastCategory.choices, distinct=False, label=gettext_lazy("Forecast category")
+    )
+    lost_reason = django_filters.ModelMultipleChoiceFilter(
+        queryset=LostReason.objects.all(), distinct=False, label=gettext_lazy("Lost reason")
+    )
+    source = django_filters.CharFilter(lookup_expr="iexact", label=gettext_lazy("Source"))
+
+    sorts = sort_orders(
+        {
+            "name": ["name", "id"],
+            "amount": ["amount_base", "id"],
+            "probability": ["probability", "id"],
+            "expected_close_date": ["expected_close_date", "id"],
+            "stage": ["sort_stage", "id"],
+            "company": ["sort_company", "id"],
+            "status": ["status", "id"],
+            "closed_at": ["sort_closed", "id"],
+            "owner": [OWNER_SORT, "id"],
+            "team": ["sort_team", "id"],
+            "created_at": ["created_at", "id"],
+            "updated_at": ["updated_at", "id"],
+        }
+    )
+    default_sort = "-created_at"
+    sort_annotations = {
+        name: build
+        for name, build in RecordFilterSet.sort_annotations.items()
+        if name in (OWNER_SORT, "sort_team")
+    } | {
+        "sort_stage": lambda: F("stage__position"),
+        "sort_company": lambda: models.functions.Coalesce(F("company__name"), models.Value("")),
+        "sort_closed": lambda: models.functions.Coalesce(
+            F("closed_at"), models.Value(datetime.datetime(1, 1, 1, tzinfo=datetime.UTC))
+        ),
+    }
+
+    class Meta:
+        model = Deal
+        fields: list[str] = []
+
+    def filter_contact(
+        self, queryset: models.QuerySet, name: str, value: list[int]
+    ) -> models.QuerySet:
+        if not value:
+            return queryset
+        involved = DealContact.objects.filter(contact_id__in=value).values("deal_id")
+        return queryset.filter(pk__in=involved)
+
+    def filter_currency(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
+        return queryset.filter(currency_id=value.strip().upper())
+
+
+def deal_list(
+    user: User, params: QueryDict | Mapping[str, Any], *, search_cap: int | None = None
+) -> tuple[DealFilterSet, list[str]]:
+    """The deals ``user`` may see that match ``params``: the filterset (its ``qs``) and the
+    keyset ordering of the requested sort. Bad values raise ``InvalidFilters``."""
+    return filtered_records(DealFilterSet, visible_deals(user), user, params, search_cap)
+
+
+# The kanban board
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    amount: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+    page: Page | None = None
+    cards: list[Deal] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    columns: list[Column]
+    filterset: DealFilterSet
+    won: Column
+    lost: Column
+
+    @property
+    def count(self) -> int:
+        return sum(column.count for column in self.columns)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((column.amount for column in self.columns), Decimal(0))
+
+    @property
+    def weighted(self) -> Decimal:
+        return sum((column.weighted for column in self.columns), Decimal(0))
+
+
+def board_filters(params: QueryDict | Mapping[str, Any]) -> QueryDict:
+    """The filters of ``params`` without what the board sets itself."""
+    query = as_query_dict(params).copy()
+    for name in BOARD_STATE:
+        query.pop(name, None)
+    return query
+
+
+def card_page(queryset: models.QuerySet[Deal], stage: Stage, cursor: str | None = None) -> Page:
+    """One page of a stage's cards, soonest to close first."""
+    cards = queryset.filter(stage=stage).select_related("company", "owner", "currency")
+    return keyset_page(cards, ordering=BOARD_ORDERING, cursor=cursor, limit=CARDS_PER_STAGE)
+
+
+def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any]) -> Board:
+    """The open stages of ``pipeline`` as columns of the deals ``user`` may see that match
+    the filters in ``params``: each column's first cards and its count, amount and
+    weighted amount in the base currency (one grouped query for all columns). Won and
+    lost are drop targets with their totals since the start of the month."""
+    filterset, _ordering = deal_list(user, board_filters(params))
+    deals = filterset.qs.filter(pipeline=pipeline)
+    stages = list(pipeline.stages.all())
+    open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+    totals = {
+        row["stage_id"]: row
+        for row in deals.filter(stage__in=open_stages)
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            count=Count("id"),
+            amount=Sum("amount_base"),
+            weighted=Sum(F("amount_base") * F("probability") / 100),
+        )
+    }
+    columns = []
+    for stage in open_stages:
+        row = totals.get(stage.pk, {})
+        column = Column(
+            stage=stage,
+            count=row.get("count", 0),
+            amount=row.get("amount") or Decimal(0),
+            weighted=Decimal(row.get("weighted") or 0),
+        )
+        if column.count:
+            column.page = card_page(deals, stage)
+            column.cards = column.page.items
+        columns.append(column)
+    month_start = timezone.localdate().replace(day=1)
+    closed = {
+        row["status"]: row
+        for row in deals.filter(
+            status__in=[StageKind.WON, StageKind.LOST], closed_at__date__gte=month_start
+        )
+        .order_by()
+        .values("status")
+        .annotate(count=Count("id"), amount=Sum("amount_base"))
+    }
+
+    def closing(kind: str) -> Column:
+        stage = next(stage for stage in stages if stage.kind == kind)
+        row = closed.get(kind, {})
+        return Column(
+            stage=stage, count=row.get("count", 0), amount=row.get("amount") or Decimal(0)
+        )
+
+    return Board(
+        pipeline=pipeline,
+        columns=columns,
+        filterset=filterset,
+        won=closing(StageKind.WON),
+        lost=closing(StageKind.LOST),
+    )
+
+
+# One deal
+
+
+@dataclass(frozen=True)
+class StageSpell:
+    stage: Stage
+    entered_at: datetime.datetime
+    left_at: datetime.datetime | None
+    actor_name: str
+
+    @property
+    def duration(self) -> datetime.timedelta:
+        return (self.left_at or timezone.now()) - self.entered_at
+
+
+def stage_history(deal: Deal) -> list[StageSpell]:
+    """Each stage the deal entered, oldest first, and how long it stayed."""
+    changes = list(DealStageChange.objects.filter(deal=deal).select_related("to_stage", "actor"))
+    spells = []
+    for index, change in enumerate(changes):
+        following = changes[index + 1] if index + 1 < len(changes) else None
+        spells.append(
+            StageSpell(
+                stage=change.to_stage,
+                entered_at=change.at,
+                left_at=following.at if following else None,
+                actor_name=str(change.actor) if change.actor else "",
+            )
+        )
+    return spells
+
+
+def deals_of(user: User, record: models.Model) -> models.QuerySet[Deal]:
+    """The deals of a company or contact that ``user`` may see, open ones first."""
+    deals = visible_deals(user).select_related("stage", "currency", "owner")
+    if record._meta.label_lower == "contacts.company":
+        deals = deals.filter(company=record)
+    else:
+        deals = deals.filter(participants__contact=record)
+    return deals.order_by(
+        models.Case(models.When(status=StageKind.OPEN, then=0), default=1),
+        "expected_close_date",
+        "id",
+    )
