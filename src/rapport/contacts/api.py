@@ -99,7 +99,7 @@ def _query_parameter(name: str, description: str, schema: dict[str, Any]) -> dic
     }
 
 
-def _filter_parameters(filterset: type[RecordFilterSet]) -> dict[str, Any]:
+def filter_parameters(filterset: type[RecordFilterSet]) -> dict[str, Any]:
     """OpenAPI parameters for every filter of ``filterset``, its sort and custom fields."""
     many = {"type": "array", "items": {"type": "string"}}
     parameters = []
@@ -256,7 +256,7 @@ def _visible_company(request: HttpRequest, company_id: int) -> Company:
 @router.get(
     "/companies",
     response={200: PageOut[CompanyOut], **problems(400, 422)},
-    openapi_extra=_filter_parameters(CompanyFilterSet),
+    openapi_extra=filter_parameters(CompanyFilterSet),
 )
 def company_list(request: HttpRequest, response: HttpResponse, page: Query[PageParams]) -> dict:
     """The companies you may see, filtered and sorted as the list page does."""
@@ -357,7 +357,7 @@ def _visible_contact(
 @router.get(
     "/contacts",
     response={200: PageOut[ContactOut], **problems(400, 422)},
-    openapi_extra=_filter_parameters(ContactFilterSet),
+    openapi_extra=filter_parameters(ContactFilterSet),
 )
 def contact_list(
     request: HttpRequest, response: HttpResponse, page: Query[PageParams], expand: Query[Expand]

@@ -31,6 +31,7 @@ from rapport.sales.models import (
     Stage,
     StageKind,
 )
+from rapport.sales.money import base_currency, decimal_places, round_to
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -206,14 +207,15 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
             weighted=Sum(F("amount_base") * F("probability") / 100),
         )
     }
+    places = decimal_places(base_currency())
     columns = []
     for stage in open_stages:
         row = totals.get(stage.pk, {})
         column = Column(
             stage=stage,
             count=row.get("count", 0),
-            amount=row.get("amount") or Decimal(0),
-            weighted=Decimal(row.get("weighted") or 0),
+            amount=round_to(Decimal(row.get("amount") or 0), places),
+            weighted=round_to(Decimal(row.get("weighted") or 0), places),
         )
         if column.count:
             column.page = card_page(deals, stage)
@@ -233,9 +235,8 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
     def closing(kind: str) -> Column:
         stage = next(stage for stage in stages if stage.kind == kind)
         row = closed.get(kind, {})
-        return Column(
-            stage=stage, count=row.get("count", 0), amount=row.get("amount") or Decimal(0)
-        )
+        amount = round_to(Decimal(row.get("amount") or 0), places)
+        return Column(stage=stage, count=row.get("count", 0), amount=amount)
 
     return Board(
         pipeline=pipeline,
