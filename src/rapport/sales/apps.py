@@ -9,12 +9,14 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers products and deals with global search, the deal table with the record
-        # list machinery, and the deals panel of company and contact pages.
+        # list machinery, deal stage moves with the timeline, and the deals panel of company
+        # and contact pages.
         from rapport.core import panels
-        from rapport.sales import deal_listing, deal_panels, search  # noqa: F401
+        from rapport.sales import deal_listing, deal_panels, search, timeline  # noqa: F401
         from rapport.web.navigation import Item, add_item, admins
 
         deal_listing.register()
+        timeline.register()
         panels.register(deal_panels.PANEL)
         add_item("main", Item(_("Pipeline"), "sales:board_default"))
         add_item("main", Item(_("Deals"), "sales:deal_list"))

@@ -32,6 +32,7 @@ from rapport.core.api import (
     trashed,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
+from rapport.core.timeline_api import add_timeline_endpoint
 from rapport.sales import deal_queries, deals, pipelines
 from rapport.sales.deal_queries import DealFilterSet
 from rapport.sales.deal_schemas import (
@@ -325,3 +326,6 @@ def deal_stage_history(request: HttpRequest, deal_id: int) -> list[dict[str, Any
 def deal_delete(request: HttpRequest, deal_id: int) -> Status:
     """Move a deal to the trash. Honours If-Match."""
     return trashed(request, deals.deal_delete, _visible_deal(request, deal_id))
+
+
+add_timeline_endpoint(router, Deal, "deals")

@@ -204,3 +204,28 @@ def test_the_board_endpoint(alice_client, pipeline):
     )
     assert len(first["cards"]) == 3 and first["next_cursor"] is None
     assert alice_client.get("/api/v1/pipelines/999999/board").status_code == 404
+
+
+def test_stage_moves_are_on_the_deal_and_company_timelines(alice_client, alice, pipeline):
+    from rapport.contacts.models import Company
+
+    acme = Company.objects.create(name="Acme", owner=alice)
+    url = alice_client.post(
+        "/api/v1/deals", {"name": "Acme pilot", "company": acme.pk}, content_type=JSON
+    )["Location"]
+    alice_client.post(f"{url}/move", {"stage": stage_id(pipeline, "Won")}, content_type=JSON)
+    timeline = alice_client.get(f"{url}/timeline", {"kind": "deal_stage"}).json()
+    moves = [item["deal_stage"] for item in timeline["items"]]
+    assert [(move["to_stage_name"], move["status"]) for move in moves] == [
+        ("Won", "won"),
+        ("Qualification", "open"),
+    ]
+    company = alice_client.get(f"/api/v1/companies/{acme.pk}/timeline").json()
+    assert [
+        item["deal_stage"]["deal_name"] for item in company["items"] if item.get("deal_stage")
+    ] == [
+        "Acme pilot",
+        "Acme pilot",
+    ]
+    page = alice_client.get(acme.get_absolute_url())
+    assert page.status_code == 200
