@@ -20,6 +20,8 @@ class SalesConfig(AppConfig):
         panels.register(deal_panels.PANEL)
         add_item("main", Item(_("Pipeline"), "sales:board_default"))
         add_item("main", Item(_("Deals"), "sales:deal_list"))
+        add_item("main", Item(_("Forecast"), "sales:forecast"))
+        add_item("main", Item(_("Sales metrics"), "sales:metrics"))
         add_item("main", Item(_("Products"), "sales:product_list"))
         add_item("settings", Item(_("Pipelines"), "sales:pipeline_settings", admins))
         add_item("settings", Item(_("Price books"), "sales:price_book_list", admins))

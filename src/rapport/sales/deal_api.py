@@ -1,5 +1,5 @@
 """API for pipelines (their stages and the board), lost reasons and deals (including
-stage moves, people and line items). Thin: schemas → ``sales.deals`` /
+stage moves, people and line items), forecasts and sales metrics. Thin: schemas → ``sales.deals`` /
 ``sales.pipelines`` / ``sales.deal_queries``.
 
 A deal the caller may not see answers 404, and so does moving or changing one they may
@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -33,7 +34,7 @@ from rapport.core.api import (
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.timeline_api import add_timeline_endpoint
-from rapport.sales import deal_queries, deals, pipelines
+from rapport.sales import deal_queries, deals, forecasting, metrics, pipelines
 from rapport.sales.deal_queries import DealFilterSet
 from rapport.sales.deal_schemas import (
     BoardOut,
@@ -41,8 +42,12 @@ from rapport.sales.deal_schemas import (
     DealIn,
     DealOut,
     DealPatch,
+    ForecastOut,
+    ForecastParams,
     LineItemIn,
     LostReasonOut,
+    MetricsOut,
+    MetricsParams,
     MoveIn,
     ParticipantIn,
     PipelineIn,
@@ -55,6 +60,7 @@ from rapport.sales.deal_schemas import (
 )
 from rapport.sales.models import Deal, LostReason, Pipeline, Stage
 from rapport.sales.money import base_currency
+from rapport.sales.periods import add_months
 
 router = Router(tags=["deals"])
 
@@ -329,3 +335,117 @@ def deal_delete(request: HttpRequest, deal_id: int) -> Status:
 
 
 add_timeline_endpoint(router, Deal, "deals")
+
+
+# Forecasts and metrics
+
+
+def _scope(params: ForecastParams | MetricsParams) -> dict[str, Any]:
+    owners = (
+        objects_by_ids(User.objects.all(), [params.owner], field="owner") if params.owner else []
+    )
+    team = (
+        objects_by_ids(Team.objects.all(), [params.team], field="team")[0] if params.team else None
+    )
+    pipeline = (
+        objects_by_ids(Pipeline.objects.all(), [params.pipeline], field="pipeline")[0]
+        if params.pipeline
+        else None
+    )
+    return {"owners": owners, "team": team, "pipeline": pipeline, "kind": params.period}
+
+
+def _outcome(outcome: metrics.Outcome) -> dict[str, Any]:
+    return {
+        "won": outcome.won,
+        "lost": outcome.lost,
+        "won_amount": outcome.won_amount,
+        "win_rate": outcome.win_rate,
+        "average_size": outcome.average_size,
+        "average_cycle": outcome.average_cycle,
+    }
+
+
+@router.get("/forecast", response={200: ForecastOut, **problems(422)})
+def forecast(request: HttpRequest, params: Query[ForecastParams]) -> dict[str, Any]:
+    """Closed won, pipeline (weighted), commit, best case, quota and attainment per period
+    and per owner, with the statistical forecast of bookings, for the deals you may see."""
+    result = forecasting.forecast(
+        current_user(request),
+        start=params.start or timezone.localdate(),
+        count=params.count,
+        **_scope(params),
+    )
+    predicted = {item.period: item for item in result.statistical.predicted}
+    return {
+        "currency": result.currency,
+        "periods": [
+            {
+                "period_start": figures.period.start,
+                "period_end": figures.period.end,
+                "label": figures.period.label,
+                "closed_won": figures.closed_won,
+                "pipeline": figures.pipeline,
+                "weighted": figures.weighted,
+                "commit": figures.commit,
+                "best_case": figures.best_case,
+                "quota": figures.quota,
+                "attainment": figures.attainment,
+                "statistical": getattr(predicted.get(figures.period), "mean", None),
+                "statistical_lower": getattr(predicted.get(figures.period), "lower", None),
+                "statistical_upper": getattr(predicted.get(figures.period), "upper", None),
+            }
+            for figures in result.periods
+        ],
+        "reps": [
+            {
+                "owner": rep.user.pk if rep.user else None,
+                "closed_won": rep.closed_won,
+                "weighted": rep.weighted,
+                "commit": rep.commit,
+                "best_case": rep.best_case,
+                "quota": rep.quota,
+                "attainment": rep.attainment,
+            }
+            for rep in result.reps
+        ],
+        "statistical_method": result.statistical.method,
+        "statistical_missing": result.statistical.missing,
+    }
+
+
+@router.get("/sales-metrics", response={200: MetricsOut, **problems(422)})
+def sales_metrics(request: HttpRequest, params: Query[MetricsParams]) -> dict[str, Any]:
+    """Win rate, average deal size, sales cycle, pipeline velocity, stage-to-stage
+    conversion, by period and by owner, for the deals you may see."""
+    end = params.end or add_months(timezone.localdate(), 1)
+    start = params.start or add_months(end, -12)
+    result = metrics.sales_metrics(current_user(request), start=start, end=end, **_scope(params))
+    return {
+        "currency": result.currency,
+        "start": result.start,
+        "end": result.end,
+        "outcome": _outcome(result.outcome),
+        "open_count": result.open_count,
+        "open_amount": result.open_amount,
+        "velocity": result.velocity,
+        "pipeline": result.pipeline.pk if result.pipeline else None,
+        "conversions": [
+            {
+                "stage": conversion.stage.pk,
+                "stage_name": conversion.stage.name,
+                "reached": conversion.reached,
+                "advanced": conversion.advanced,
+                "rate": conversion.rate,
+            }
+            for conversion in result.conversions
+        ],
+        "by_period": [
+            _outcome(outcome) | {"period_start": period.start, "label": period.label}
+            for period, outcome in result.by_period
+        ],
+        "reps": [
+            _outcome(rep.outcome) | {"owner": rep.user.pk if rep.user else None}
+            for rep in result.reps
+        ],
+    }

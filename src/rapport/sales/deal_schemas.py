@@ -13,7 +13,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from rapport.sales.models import DealRole, ForecastCategory, StageKind
+from rapport.sales.models import DealRole, ForecastCategory, PeriodKind, StageKind
 
 
 class StageOut(Schema):
@@ -218,3 +218,95 @@ class BoardOut(Schema):
     pipeline: int
     currency: str = Field(description="The base currency of the totals.")
     columns: list[ColumnOut]
+
+
+class ForecastParams(Schema):
+    period: PeriodKind = PeriodKind.MONTH
+    start: datetime.date | None = Field(None, description="A day of the first period; today.")
+    count: int = Field(3, ge=1, le=12, description="How many periods.")
+    owner: int | None = Field(None, description="Only this user's deals.")
+    team: int | None = Field(None, description="Only this team's deals.")
+    pipeline: int | None = None
+
+
+class PeriodFiguresOut(Schema):
+    period_start: datetime.date
+    period_end: datetime.date
+    label: str
+    closed_won: Decimal
+    pipeline: Decimal
+    weighted: Decimal
+    commit: Decimal
+    best_case: Decimal
+    quota: Decimal | None
+    attainment: Decimal | None = Field(description="Closed won as a percentage of the quota.")
+    statistical: Decimal | None = Field(description="The statistical forecast's mean.")
+    statistical_lower: Decimal | None = Field(description="Its 80 % interval's lower end.")
+    statistical_upper: Decimal | None
+
+
+class RepFiguresOut(Schema):
+    owner: int | None
+    closed_won: Decimal
+    weighted: Decimal
+    commit: Decimal
+    best_case: Decimal
+    quota: Decimal | None
+    attainment: Decimal | None
+
+
+class ForecastOut(Schema):
+    currency: str = Field(description="The base currency of every amount.")
+    periods: list[PeriodFiguresOut]
+    reps: list[RepFiguresOut]
+    statistical_method: str
+    statistical_missing: str = Field(description="Why there is no statistical forecast.")
+
+
+class MetricsParams(Schema):
+    start: datetime.date | None = Field(None, description="First day; a year before end.")
+    end: datetime.date | None = Field(None, description="Day after the last; next month's.")
+    period: PeriodKind = PeriodKind.MONTH
+    owner: int | None = None
+    team: int | None = None
+    pipeline: int | None = None
+
+
+class OutcomeOut(Schema):
+    won: int
+    lost: int
+    won_amount: Decimal
+    win_rate: Decimal | None
+    average_size: Decimal | None
+    average_cycle_days: Decimal | None = Field(alias="average_cycle")
+
+
+class PeriodOutcomeOut(OutcomeOut):
+    period_start: datetime.date
+    label: str
+
+
+class RepOutcomeOut(OutcomeOut):
+    owner: int | None
+
+
+class ConversionOut(Schema):
+    stage: int
+    stage_name: str
+    reached: int
+    advanced: int
+    rate: Decimal | None
+
+
+class MetricsOut(Schema):
+    currency: str
+    start: datetime.date
+    end: datetime.date
+    outcome: OutcomeOut
+    open_count: int
+    open_amount: Decimal
+    velocity: Decimal | None = Field(description="Bookings per 30 days at the current pace.")
+    pipeline: int | None
+    conversions: list[ConversionOut]
+    by_period: list[PeriodOutcomeOut]
+    reps: list[RepOutcomeOut]

@@ -145,6 +145,7 @@ def _follow_stage(deal: Deal, previous_stage_id: int | None, now: datetime.datet
     stage = deal.stage
     if deal.stage_id != previous_stage_id:
         deal.stage_entered_at = now
+        deal.furthest_stage = _furthest(deal.furthest_stage, stage)
         if not deal.probability_is_set:
             deal.probability = stage.probability
     deal.status = stage.kind
@@ -154,11 +155,26 @@ def _follow_stage(deal: Deal, previous_stage_id: int | None, now: datetime.datet
         deal.lost_note = ""
     elif deal.closed_at is None or deal.stage_id != previous_stage_id:
         deal.closed_at = now
+    deal.days_to_close = (
+        max((deal.closed_at - (deal.created_at or now)).days, 0) if deal.closed_at else None
+    )
     if stage.kind != StageKind.LOST:
         deal.lost_reason = None
         deal.lost_note = ""
     elif deal.lost_reason is None and LostReason.objects.filter(active=True).exists():
         raise ValidationError({"lost_reason": [_("Say why the deal was lost.")]})
+
+
+def _furthest(reached: Stage | None, entered: Stage) -> Stage:
+    """The furthest stage after entering ``entered``: won is the end, lost goes nowhere
+    further, and another pipeline starts over."""
+    if reached is None or reached.pipeline_id != entered.pipeline_id:
+        return entered
+    if entered.kind == StageKind.WON:
+        return entered
+    if entered.kind == StageKind.OPEN and entered.position > reached.position:
+        return entered
+    return reached
 
 
 def _amount_in_base(deal: Deal) -> None:
@@ -199,6 +215,8 @@ def _prepared(deal: Deal, values: Mapping[str, Any], actor: Actor) -> dict[str, 
         "amount_base",
         "currency",
         "expected_close_date",
+        "days_to_close",
+        "furthest_stage",
     )
     return values | {name: getattr(deal, name) for name in derived}
 

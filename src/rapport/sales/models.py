@@ -429,6 +429,15 @@ class Deal(Record):
         related_name="deals",
     )
     lost_note = models.CharField(_("lost note"), max_length=300, blank=True)
+    # The furthest stage the deal reached in its pipeline (won counts as the end; lost
+    # keeps the last open stage reached): stage-to-stage conversion reads it.
+    furthest_stage = models.ForeignKey(
+        Stage, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
+    )
+    # Kept when the deal closes, so metrics average sales cycles without date arithmetic.
+    days_to_close = models.PositiveIntegerField(
+        _("days to close"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -452,10 +461,32 @@ class Deal(Record):
                 condition=Q(deleted_at__isnull=True),
                 name="deal_live_created_idx",
             ),
-            # Forecasts and metrics: closed deals by day, open deals by close date.
-            models.Index(fields=["status", "closed_at"], name="deal_status_closed_idx"),
-            models.Index(fields=["status", "expected_close_date"], name="deal_status_expected_idx"),
+            # Forecasts and metrics: closed deals by day, open deals by close date, with
+            # the summed columns in the index so a period's totals never read the table.
+            models.Index(
+                fields=["status", "closed_at", "amount_base", "days_to_close", "owner"],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_closed_totals_idx",
+            ),
+            models.Index(
+                fields=[
+                    "status",
+                    "expected_close_date",
+                    "forecast_category",
+                    "probability",
+                    "amount_base",
+                    "owner",
+                ],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_open_totals_idx",
+            ),
             models.Index(fields=["owner", "status"], name="deal_owner_status_idx"),
+            # Stage-to-stage conversion of the deals opened in a period.
+            models.Index(
+                fields=["pipeline", "created_at", "furthest_stage", "owner"],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_conversion_idx",
+            ),
         ]
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
@@ -570,3 +601,43 @@ class DealLineItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+class Quota(TimestampedModel, AuthoredModel):
+    """What a user is expected to sell (closed won, in the base currency) in a month or a
+    quarter. A quarter without a quota of its own sums its months' quotas."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="quotas",
+    )
+    period = models.CharField(_("period"), max_length=10, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=PRICE_DIGITS,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+
+    class Meta:
+        ordering = ["period_start", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "period", "period_start"], name="quota_one_per_period"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="quota_not_negative"),
+        ]
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.period_start.isoformat()}"

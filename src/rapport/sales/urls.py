@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.sales import deal_listing, deal_views, pipeline_views, views
+from rapport.sales import deal_listing, deal_views, forecast_views, pipeline_views, views
 
 app_name = "sales"
 
@@ -24,6 +24,9 @@ urlpatterns = [
         name="deal_remove_participant",
     ),
     path("pipeline/", deal_views.board_default, name="board_default"),
+    path("forecast/", forecast_views.forecast_page, name="forecast"),
+    path("sales-metrics/", forecast_views.metrics_page, name="metrics"),
+    path("forecast/quotas/", forecast_views.quota_page, name="quotas"),
     path("pipelines/<int:pk>/", deal_views.board, name="board"),
     path(
         "pipelines/<int:pk>/stages/<int:stage_id>/cards/",
