@@ -1,6 +1,7 @@
 """Demo catalogue: office furniture, equipment and services with their stock, list price
 books in US dollars, euros and pounds (the default book of each), a partner price book,
-and a year of monthly exchange rates.
+a year of monthly exchange rates, and a year of deals in two pipelines with quotas
+(``sales.deal_demo``).
 
 Everything goes through the services as the demo admin (a small catalogue, so audit
 entries, events and the search index come as in real use). Rates are drawn around
@@ -18,9 +19,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from rapport.accounts.demo import demo_admin
+from rapport.contacts.models import Company
 from rapport.core.actors import Actor
 from rapport.core.models import Source
-from rapport.sales import services
+from rapport.sales import deal_demo, services
 from rapport.sales.models import Currency, PriceBook
 from rapport.sales.money import base_currency, round_to
 
@@ -39,6 +41,9 @@ RATE_MONTHS = 12
 MONTHLY_DRIFT = 0.015
 PARTNER_DISCOUNT = Decimal("0.85")
 STOCK_REASON = "Opening stock count"
+# A year of deals over the first companies of the demo.
+DEMO_DEALS = 600
+DEMO_COMPANIES = 300
 
 
 @dataclass(frozen=True)
@@ -261,3 +266,5 @@ def load(*, seed: int) -> None:
     base = base_currency()
     if base in USD_VALUES:
         _rates(rng, actor, base)
+    companies = list(Company.objects.order_by("pk").values_list("pk", flat=True)[:DEMO_COMPANIES])
+    deal_demo.load(seed=seed, count=DEMO_DEALS, company_ids=companies)

@@ -44,3 +44,24 @@ def test_the_demo_has_a_priced_catalogue_with_stock_and_rates():
     assert Decimal("95") < in_dollars < Decimal("125")
     with pytest.raises(NoExchangeRate):
         convert(Decimal("1"), "EUR", today - datetime.timedelta(days=400))
+
+
+def test_the_demo_has_a_year_of_deals_in_two_pipelines():
+    from rapport.sales.models import Deal, DealStageChange, Pipeline, Quota
+
+    call_command("demo", "--seed", "3", "--contacts", "40", stdout=io.StringIO())
+
+    assert set(Pipeline.objects.values_list("name", flat=True)) == {"Sales", "Renewals"}
+    deals = Deal.objects.all()
+    assert deals.count() == 600
+    assert {"open", "won", "lost"} <= set(deals.values_list("status", flat=True))
+    assert not deals.filter(status="lost", lost_reason__isnull=True).exists()
+    assert not deals.filter(status="open", closed_at__isnull=False).exists()
+    year_ago = timezone.now() - datetime.timedelta(days=366)
+    assert not deals.filter(created_at__lt=year_ago).exists()
+    for deal in deals.filter(status="won")[:20]:
+        moves = list(DealStageChange.objects.filter(deal=deal).order_by("at"))
+        assert moves[0].from_stage is None and moves[-1].to_stage == deal.stage
+        assert deal.full_clean() is None
+    assert Quota.objects.exists()
+    assert SearchEntry.objects.filter(object_type="sales.deal").count() == 600
