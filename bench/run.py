@@ -226,7 +226,7 @@ def percentile(timings: list[float], share: float) -> float:
 
 
 def empty_contacts() -> None:
-    """Drop the contacts, activities and tasks a previous ``--contacts`` run left, in one
+    """Drop the contacts, activities, tasks and deals a previous run left, in one
     statement per table: deleting their owners row by row would first set a million
     ``owner_id`` to NULL."""
     from django.db import connection
@@ -234,10 +234,16 @@ def empty_contacts() -> None:
     from rapport.activities.models import Activity, ActivityLink, MeetingAttendee
     from rapport.contacts.models import Company, Contact
     from rapport.core.models import SearchEntry
+    from rapport.sales.models import Deal, DealContact, DealLineItem, DealStageChange, Quota
     from rapport.tasks.models import Task, TaskLink
 
     # Referring tables first: SQLite checks foreign keys on each DELETE.
     loaded = [
+        DealLineItem,
+        DealContact,
+        DealStageChange,
+        Deal,
+        Quota,
         MeetingAttendee,
         ActivityLink,
         Activity,
@@ -853,6 +859,139 @@ def bench_my_work(count: int, tasks: int, repeat: int) -> list[dict]:
     ]
 
 
+def seed_deals(count: int) -> float:
+    """``count`` deals over the past year in the demo's pipelines, owned by the demo's
+    sellers, on the companies already built (``sales.deal_demo``, bulk); returns seconds."""
+    from rapport.contacts.models import Company
+    from rapport.core import bulk
+    from rapport.sales import deal_demo
+    from rapport.sales.models import Deal, DealStageChange
+
+    started = time.perf_counter()
+    companies = list(Company.objects.values_list("pk", flat=True))
+    deal_demo.load(seed=1, count=0, company_ids=companies)
+    for made in deal_demo.generate(
+        count=count, seed=1, sellers=deal_demo.sellers(), company_ids=companies
+    ):
+        if made % 100_000 == 0:
+            print(f"  {made:,} deals", file=sys.stderr)
+    deal_demo.add_quotas(deal_demo.sellers(), seed=1)
+    bulk.analyze(Deal, DealStageChange)
+    return time.perf_counter() - started
+
+
+def sales_manager():
+    from rapport.accounts.models import User
+
+    return User.objects.filter(role__slug="sales-manager").order_by("email").first()
+
+
+def bench_deals(count: int, repeat: int) -> list[dict]:
+    """With ``count`` deals: a sales manager's kanban board of the default pipeline (first
+    50 cards of each open stage, column totals) through the board query and over HTTP,
+    the board API, and the forecast (3 months, with the statistical forecast) and sales
+    metrics (12 months) pages over HTTP; against the bare SQL each reads: the first 50
+    cards of each stage and the grouped totals, and the period sums of closed and open
+    deals on their indexes."""
+    import datetime
+
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from rapport.sales import deal_queries
+    from rapport.sales.models import Deal, Pipeline, StageKind
+
+    manager = sales_manager()
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(manager)
+    pipeline = Pipeline.objects.get(is_default=True)
+    open_ids = list(pipeline.stages.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    table = Deal._meta.db_table
+    marks = ", ".join(["%s"] * len(open_ids))
+
+    def raw_board() -> None:
+        with connection.cursor() as sql:
+            for stage in open_ids:
+                sql.execute(
+                    f"SELECT * FROM {table} WHERE deleted_at IS NULL AND stage_id = %s "
+                    "ORDER BY expected_close_date, id LIMIT 51",
+                    [stage],
+                )
+                sql.fetchall()
+            sql.execute(
+                f"SELECT stage_id, COUNT(*), SUM(amount_base) FROM {table} WHERE deleted_at "
+                f"IS NULL AND stage_id IN ({marks}) GROUP BY stage_id",
+                open_ids,
+            )
+            sql.fetchall()
+
+    today = timezone.localdate()
+    year_ago = today - datetime.timedelta(days=365)
+
+    def raw_periods() -> None:
+        with connection.cursor() as sql:
+            sql.execute(
+                f"SELECT SUM(amount_base) FROM {table} WHERE deleted_at IS NULL AND status = "
+                "'won' AND closed_at >= %s",
+                [timezone.now() - datetime.timedelta(days=730)],
+            )
+            sql.fetchall()
+            sql.execute(
+                f"SELECT SUM(amount_base), SUM(amount_base * probability / 100) FROM {table} "
+                "WHERE deleted_at IS NULL AND status = 'open' AND expected_close_date >= %s "
+                "AND expected_close_date < %s",
+                [today, today + datetime.timedelta(days=92)],
+            )
+            sql.fetchall()
+
+    board_url = f"/pipelines/{pipeline.pk}/"
+    rows = []
+    board_ceiling = best_of(repeat, raw_board)
+    for name, action in [
+        (
+            "kanban board query (manager, first 50 cards per stage and totals)",
+            lambda: deal_queries.board(manager, pipeline, {}),
+        ),
+        ("kanban board page over HTTP (manager)", lambda: client.get(board_url)),
+        (
+            "board API over HTTP (manager)",
+            lambda: client.get(f"/api/v1/pipelines/{pipeline.pk}/board"),
+        ),
+    ]:
+        response = action()
+        assert getattr(response, "status_code", 200) == 200, name
+        rows.append(
+            result(
+                name,
+                count,
+                best_of(repeat, action),
+                board_ceiling,
+                "ceiling: each stage's first 51 cards and the grouped totals, by hand",
+            )
+        )
+    period_ceiling = best_of(repeat, raw_periods)
+    for name, url, query in [
+        ("forecast page over HTTP (manager, 3 months, statistical)", "/forecast/", {}),
+        (
+            "sales metrics page over HTTP (manager, 12 months)",
+            "/sales-metrics/",
+            {"start": year_ago.isoformat(), "end": today.isoformat()},
+        ),
+    ]:
+        assert client.get(url, query).status_code == 200, name
+        rows.append(
+            result(
+                name,
+                count,
+                best_of(repeat, lambda url=url, query=query: client.get(url, query)),
+                period_ceiling,
+                "ceiling: two years of closed-won and a quarter of open deals summed by hand",
+            )
+        )
+    return rows
+
+
 def empty_tables() -> None:
     """Start from empty tables (roles stay: they ship as data)."""
     from rapport.accounts.models import Team, User
@@ -921,6 +1060,13 @@ def main() -> None:
         help="with --contacts: activities on the contact whose timeline is timed",
     )
     parser.add_argument(
+        "--deals",
+        type=int,
+        default=0,
+        help="with --contacts: also build this many deals and time the kanban board,\n"
+        "forecast and metrics (e.g. 1000000)",
+    )
+    parser.add_argument(
         "--open-tasks",
         type=int,
         default=100_000,
@@ -956,6 +1102,10 @@ def main() -> None:
             *bench_timeline(args.contacts, args.timeline_activities, args.repeat),
             *bench_my_work(args.contacts, args.open_tasks, args.repeat),
         ]
+        if args.deals:
+            seconds = seed_deals(args.deals)
+            print(f"{args.deals:,} deals built in {seconds:.0f} s", file=sys.stderr)
+            results += bench_deals(args.deals, args.repeat)
     write_results(results, database, args.rows)
     for item in results:
         print(
