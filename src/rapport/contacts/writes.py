@@ -398,7 +398,21 @@ def _repoint_the_rest(winner: Record, loser: Record, handled: set[str]) -> None:
         rows = relation.related_model._base_manager.filter(**{relation.field.name: loser})
         if relation.related_model is type(winner):
             rows = rows.exclude(pk=winner.pk)
+        _drop_clashes(rows, relation.field.name, winner)
         rows.update(**{relation.field.name: winner})
+
+
+def _drop_clashes(rows: models.QuerySet, field: str, winner: Record) -> None:
+    """Delete the loser's rows that the winner has already, where a unique constraint
+    would refuse a second one (both people on one deal keep one role: the winner's)."""
+    model = rows.model
+    for constraint in model._meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint) or constraint.condition:
+            continue
+        others = [name for name in constraint.fields if name != field]
+        if field in constraint.fields and len(others) == 1:
+            held = model._base_manager.filter(**{field: winner}).values(others[0])
+            rows.filter(**{f"{others[0]}__in": held}).delete()
 
 
 def merge_records(

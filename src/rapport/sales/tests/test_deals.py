@@ -262,3 +262,28 @@ def test_pipeline_settings_keep_their_rules(as_admin, as_alice):
         pipelines.stage_delete(partners.stages.get(kind=StageKind.WON), actor=as_admin)
     pipelines.stage_delete(contract, actor=as_admin)
     assert not partners.stages.filter(name="Contract").exists()
+
+
+def test_merging_contacts_and_companies_keeps_their_deals(as_alice, alice):
+    from rapport.contacts import services as contact_services
+
+    anna = Contact.objects.create(first_name="Anna", last_name="Berg", owner=alice)
+    twin = Contact.objects.create(first_name="Anna", last_name="Berg", owner=alice)
+    acme = Company.objects.create(name="Acme", owner=alice)
+    acme_twin = Company.objects.create(name="ACME Inc", owner=alice)
+    shared = deals.deal_create(
+        actor=as_alice,
+        values={"name": "Both", "company": acme_twin},
+        contacts=[deals.Participant(anna, "champion"), deals.Participant(twin, "user")],
+    )
+    only_twin = deals.deal_create(
+        actor=as_alice, values={"name": "Twin"}, contacts=[deals.Participant(twin, "evaluator")]
+    )
+    contact_services.contact_merge(anna, twin, actor=as_alice, choices={})
+    contact_services.company_merge(acme, acme_twin, actor=as_alice, choices={})
+    assert list(shared.participants.values_list("contact_id", "role")) == [(anna.pk, "champion")]
+    assert list(only_twin.participants.values_list("contact_id", "role")) == [
+        (anna.pk, "evaluator")
+    ]
+    shared.refresh_from_db()
+    assert shared.company == acme
