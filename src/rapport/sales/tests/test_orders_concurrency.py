@@ -89,3 +89,32 @@ def test_orders_created_at_once_get_different_numbers(as_alice, customer, stocke
     )
     assert all(isinstance(result, Order) for result in results), results
     assert len({result.number for result in results}) == 4
+
+
+def test_racing_requests_with_one_idempotency_key_create_one_order(alice, customer, stocked):
+    import json
+
+    from django.test import Client
+
+    from rapport.accounts.models import TokenScope
+    from rapport.accounts.tokens import token_create
+    from rapport.sales.tests.conftest import actor_for
+
+    _token, secret = token_create(actor=actor_for(alice), name="shop", scope=TokenScope.READ_WRITE)
+    body = json.dumps({"contact": customer.pk, "lines": [{"product": stocked.pk, "quantity": 1}]})
+
+    def send() -> Any:
+        return Client().post(
+            "/api/v1/orders",
+            body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "race-1"},
+        )
+
+    responses = run_together([send, send, send])
+
+    assert [response.status_code for response in responses] == [201, 201, 201]
+    first = responses[0].json()
+    assert all(response.json() == first for response in responses)
+    assert len({response["Location"] for response in responses}) == 1
+    assert Order.objects.count() == 1
