@@ -70,11 +70,6 @@ SLOTS = (
         gettext_lazy("Open and closed deals, with their stage and amount, will be listed here."),
     ),
     Slot(
-        "orders",
-        gettext_lazy("Orders"),
-        gettext_lazy("Orders and their totals will be listed here once sales are recorded."),
-    ),
-    Slot(
         "tickets",
         gettext_lazy("Tickets"),
         gettext_lazy("Support tickets and their status will be listed here."),

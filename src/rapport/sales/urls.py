@@ -1,10 +1,15 @@
 from django.urls import path
 
-from rapport.sales import views
+from rapport.sales import order_views, views
 
 app_name = "sales"
 
 urlpatterns = [
+    path("orders/", order_views.order_list, name="order_list"),
+    path("orders/new/", order_views.order_create, name="order_create"),
+    path("orders/<int:pk>/", order_views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/status/", order_views.order_transition, name="order_transition"),
+    path("orders/contacts/lookup/", order_views.order_contact_lookup, name="order_contact_lookup"),
     path("products/", views.product_list, name="product_list"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),
