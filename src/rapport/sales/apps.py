@@ -16,6 +16,7 @@ class SalesConfig(AppConfig):
 
         panels.register(PURCHASES_PANEL)
 
+        add_item("main", Item(_("Quotes"), "sales:quote_list"))
         add_item("main", Item(_("Orders"), "sales:order_list"))
         add_item("main", Item(_("Products"), "sales:product_list"))
         add_item("settings", Item(_("Price books"), "sales:price_book_list", admins))

@@ -144,3 +144,43 @@ def show_errors(form: forms.Form, rows: list[forms.Form], error: ValidationError
             general[key] = messages
     if general:
         apply_service_errors(form, ValidationError(general))
+
+
+class QuoteForm(forms.Form):
+    contact = OrderForm.base_fields["contact"]
+    company = OrderForm.base_fields["company"]
+    currency = forms.ModelChoiceField(label=_("Currency"), queryset=Currency.objects.none())
+    valid_until = forms.DateField(label=_("Valid until"), widget=DateInput)
+    confirm_order_on_accept = forms.BooleanField(
+        label=_("Confirm the order on acceptance"),
+        required=False,
+        help_text=_("The order made when the customer accepts reserves its stock at once."),
+    )
+    win_deal_on_accept = forms.BooleanField(
+        label=_("Mark the deal won on acceptance"), required=False, initial=True
+    )
+    terms = forms.CharField(
+        label=_("Terms"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    notes = forms.CharField(
+        label=_("Internal notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = scope(Contact.objects.all(), user)
+        self.fields["company"].queryset = scope(Company.objects.all(), user)
+        self.fields["currency"].queryset = Currency.objects.filter(active=True)
+
+    def values(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class SendQuoteForm(forms.Form):
+    message = forms.CharField(
+        label=_("Message"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Put above the link and the PDF in the email."),
+    )

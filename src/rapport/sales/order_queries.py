@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from rapport.contacts.models import Company, Contact
 from rapport.contacts.queries import as_query_dict
 from rapport.core.permissions import scope
-from rapport.sales.models import SOLD_STATUSES, Order, OrderLine, OrderStatus
+from rapport.sales.models import SOLD_STATUSES, Order, OrderLine, OrderStatus, Quote, QuoteStatus
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -94,3 +94,34 @@ def purchase_history(
         lifetime_value=sold["value"] or Decimal(0),
         sold_count=sold["count"],
     )
+
+
+# Quotes
+
+
+def visible_quotes(user: User | None) -> models.QuerySet[Quote]:
+    return scope(Quote.objects.all(), user)
+
+
+class QuoteFilterSet(django_filters.FilterSet):
+    """The quote list's query contract: ``status``, ``deal``, ``contact``, ``company``."""
+
+    status = django_filters.ChoiceFilter(choices=QuoteStatus.choices, label=gettext_lazy("Status"))
+    deal = django_filters.NumberFilter(field_name="deal_id", label=gettext_lazy("Deal"))
+    contact = django_filters.NumberFilter(field_name="contact_id", label=gettext_lazy("Contact"))
+    company = django_filters.NumberFilter(field_name="company_id", label=gettext_lazy("Company"))
+
+    class Meta:
+        model = Quote
+        fields: list[str] = []
+
+
+def quote_list(user: User | None, params: QueryDict | Mapping[str, Any]) -> QuoteFilterSet:
+    """The quotes ``user`` may see that match ``params``; ``ValidationError`` for bad
+    values."""
+    filterset = QuoteFilterSet(as_query_dict(params), visible_quotes(user))
+    if not filterset.is_valid():
+        raise ValidationError(
+            {name: list(messages) for name, messages in filterset.form.errors.items()}
+        )
+    return filterset

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.sales import order_views, views
+from rapport.sales import order_views, quote_views, views
 
 app_name = "sales"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("orders/<int:pk>/", order_views.order_detail, name="order_detail"),
     path("orders/<int:pk>/status/", order_views.order_transition, name="order_transition"),
     path("orders/contacts/lookup/", order_views.order_contact_lookup, name="order_contact_lookup"),
+    path("quotes/", quote_views.quote_list, name="quote_list"),
+    path("quotes/new/", quote_views.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/", quote_views.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quote_views.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/pdf/", quote_views.quote_download, name="quote_download"),
+    path("quotes/<int:pk>/send/", quote_views.quote_send, name="quote_send"),
+    path("q/<str:token>/", quote_views.quote_public, name="quote_public"),
+    path("q/<str:token>/answer/", quote_views.quote_public_answer, name="quote_public_answer"),
     path("products/", views.product_list, name="product_list"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),
