@@ -162,6 +162,8 @@ def _detail(request: HttpRequest, quote: Quote, *, send_form: SendQuoteForm | No
             "orders": quote.orders.all(),
             "can_edit": can_edit and quote.status == QuoteStatus.DRAFT,
             "send_form": (send_form or SendQuoteForm()) if sendable else None,
+            "can_mark_sent": can_edit and quote.status == QuoteStatus.DRAFT,
+            "can_record_answer": can_edit and quote.status == QuoteStatus.SENT,
         },
         status=422 if send_form is not None and send_form.errors else 200,
     )
@@ -243,3 +245,33 @@ def quote_public_answer(request: HttpRequest, token: str) -> HttpResponse:
         quote = quotes.quote_by_token(token)
         return _public(request, quote, error=" ".join(error.messages), status=409)
     return redirect("sales:quote_public", token=token)
+
+
+@login_required
+@require_POST
+def quote_mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    """A draft handed to the customer another way than by email."""
+    quote = _visible(request, pk)
+    try:
+        quotes.quote_mark_sent(quote, actor=Actor.for_request(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(quote)
+
+
+@login_required
+@require_POST
+def quote_record_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's answer given by phone or on paper: ``answer`` accept or decline."""
+    quote = _visible(request, pk)
+    answer = request.POST.get("answer")
+    if answer not in ("accept", "decline"):
+        messages.error(request, _("Choose accept or decline."))
+        return redirect(quote)
+    try:
+        quotes.quote_record_answer(
+            quote, actor=Actor.for_request(request), accept=answer == "accept"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(quote)

@@ -309,7 +309,39 @@ def quote_answer(raw_token: str, *, accept: bool) -> tuple[Quote, Order | None]:
     found = quote_by_token(raw_token)
     if found is None:
         raise Http404
-    actor = _owner_actor(found)
+    return _answer(found, actor=_owner_actor(found), accept=accept)
+
+
+def quote_record_answer(quote: Quote, *, actor: Actor, accept: bool) -> tuple[Quote, Order | None]:
+    """The customer's answer to a sent quote given another way (by phone, on paper),
+    recorded by someone who may edit the quote: the same effects as on the public page."""
+    require(actor.user, "edit", quote)
+    if quote.is_deleted:
+        raise Http404
+    return _answer(quote, actor=actor, accept=accept)
+
+
+def quote_mark_sent(quote: Quote, *, actor: Actor) -> Quote:
+    """A draft quote handed to the customer another way than by email (printed, in a
+    meeting): sent, without a public link."""
+    require(actor.user, "edit", quote)
+    if quote.is_deleted:
+        raise Http404
+    with transaction.atomic():
+        quote = records.lock_record(quote, None)
+        if quote.status != QuoteStatus.DRAFT:
+            raise ValidationError({"status": [_("Only a draft quote can be marked sent.")]})
+        _set_status(quote, QuoteStatus.SENT, actor, sent_at=timezone.now())
+        emit(
+            "quote.sent",
+            obj=quote,
+            actor=actor,
+            payload={"number": quote.number, "contact": quote.contact_id, "emailed": False},
+        )
+    return quote
+
+
+def _answer(found: Quote, *, actor: Actor, accept: bool) -> tuple[Quote, Order | None]:
     with transaction.atomic():
         quote = records.lock_record(found, None)
         if quote.status not in ANSWERABLE:

@@ -133,3 +133,21 @@ def test_the_pages_make_edit_send_and_download_a_quote(
     assert download["Content-Disposition"] == f'attachment; filename="{quote.number}.pdf"'
     listed = alice_client.get("/quotes/", {"status": "sent"})
     assert [item.pk for item in listed.context["page"].items] == [quote.pk]
+
+
+def test_a_quote_handed_over_and_answered_by_phone(alice_client, as_alice, deal, charlie):
+    quote = quotes.quote_create(actor=as_alice, deal=deal)
+    outsider = client_for(charlie)
+    assert outsider.post(f"/quotes/{quote.pk}/mark-sent/").status_code == 404
+    assert alice_client.post(f"/quotes/{quote.pk}/mark-sent/").status_code == 302
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.SENT and quote.public_token_digest == ""
+    assert "Customer accepted" in alice_client.get(f"/quotes/{quote.pk}/").content.decode()
+    answered = alice_client.post(f"/quotes/{quote.pk}/answer/", {"answer": "accept"})
+    assert answered.status_code == 302
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.ACCEPTED
+    assert quote.orders.count() == 1
+    again = alice_client.post(f"/quotes/{quote.pk}/answer/", {"answer": "decline"}, follow=True)
+    assert "already answered" in again.content.decode()
+    assert quote.orders.count() == 1
