@@ -10,7 +10,12 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         # Registers products with global search.
         from rapport.core import panels
-        from rapport.sales import search  # noqa: F401
+
+        # Schedules the sweep of old idempotency keys on import.
+        from rapport.sales import (
+            idempotency,  # noqa: F401
+            search,  # noqa: F401
+        )
         from rapport.sales.order_panels import PANEL as PURCHASES_PANEL
         from rapport.web.navigation import Item, add_item, admins
 

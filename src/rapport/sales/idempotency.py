@@ -10,10 +10,14 @@ request fails (bad input), its claim rolls back with it and the key is free agai
 A key sent with another body (or to another endpoint) is refused: reusing a key
 for a different request is a client error, and guessing what it meant would be
 worse.
+
+Keys are kept for ``RETENTION`` (a day, as Stripe does): a retry comes within
+minutes; after that the key may be used again. Workers sweep older ones away.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from collections.abc import Callable
@@ -22,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rapport.core.schedule import every
 from rapport.sales.models import IdempotencyKey
 
 if TYPE_CHECKING:
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+RETENTION = datetime.timedelta(hours=24)
+SWEEP_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -95,3 +103,15 @@ def _replay(user: User, key: str, endpoint: str, request_digest: str) -> Answer:
     if first.endpoint != endpoint or first.fingerprint != request_digest:
         raise KeyReused
     return Answer(status=first.status_code, body=first.response, location=first.location)
+
+
+def forget_old_keys(*, now: datetime.datetime | None = None) -> int:
+    """Delete the keys older than ``RETENTION``; how many."""
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _by_model = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+@every(SWEEP_SECONDS, name="sales.idempotency_keys")
+def forget_old_keys_sweep() -> int:
+    return forget_old_keys()

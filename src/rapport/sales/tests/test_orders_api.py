@@ -219,3 +219,18 @@ def test_list_filters_pages_and_scopes(
     moved = post(outsider, f"{URL}/{made[0].pk}/transition", {"status": "confirmed"})
     assert moved.status_code == 404
     assert actor_for(charlie)
+
+
+def test_keys_are_forgotten_after_a_day(alice_client, customer, stocked):
+    import datetime
+
+    from django.utils import timezone
+
+    from rapport.sales.idempotency import forget_old_keys
+
+    post(alice_client, URL, order_body(customer, stocked), **{"Idempotency-Key": "old"})
+    assert forget_old_keys() == 0
+    assert forget_old_keys(now=timezone.now() + datetime.timedelta(hours=25)) == 1
+    again = post(alice_client, URL, order_body(customer, stocked), **{"Idempotency-Key": "old"})
+    assert again.status_code == 201
+    assert Order.objects.count() == 2
