@@ -8,14 +8,11 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        # Registers products with global search.
         from rapport.core import panels
 
-        # Schedules the sweep of old idempotency keys on import.
-        from rapport.sales import (
-            idempotency,  # noqa: F401
-            search,  # noqa: F401
-        )
+        # Imported for what they register: products, orders and quotes with global
+        # search, and the sweep of old idempotency keys with the worker's schedule.
+        from rapport.sales import idempotency, order_search, search  # noqa: F401
         from rapport.sales.order_panels import PANEL as PURCHASES_PANEL
         from rapport.web.navigation import Item, add_item, admins
 

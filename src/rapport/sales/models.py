@@ -733,7 +733,10 @@ SOLD_STATUSES = (OrderStatus.FULFILLED, OrderStatus.DELIVERED)
 class Order(PricedDocument):
     """A sale to a contact and/or company. Confirming reserves the products' stock,
     fulfilling ships it (stock on hand goes down), cancelling releases the reservation
-    and a return puts shipped stock back (``sales.orders``)."""
+    and a return puts shipped stock back (``sales.orders``).
+
+    The service requires a contact or a company; the database does not, so that purging
+    a customer keeps its orders (their customer then empty) rather than failing."""
 
     status = models.CharField(
         _("status"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.DRAFT
@@ -755,12 +758,6 @@ class Order(PricedDocument):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(contact__isnull=False) | Q(company__isnull=False),
-                name="order_has_customer",
-            ),
-        ]
         indexes = [
             models.Index(fields=["status", "-id"], name="order_status_idx"),
             # Purchase history and lifetime value of a contact or a company.

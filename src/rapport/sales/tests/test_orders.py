@@ -237,3 +237,16 @@ def test_a_stale_version_is_refused(as_alice, customer, stocked):
         orders.order_transition(
             order, actor=as_alice, status=OrderStatus.CANCELLED, expected_version=1
         )
+
+
+def test_purging_a_customer_keeps_its_orders(as_alice, as_admin, stocked):
+    from rapport.contacts.services import contact_create
+    from rapport.core.services import record_delete, record_purge
+
+    loner = contact_create(actor=as_alice, values={"first_name": "Lone", "last_name": "Buyer"})
+    order = make_order(as_alice, loner, stocked)
+    record_delete(loner, actor=as_admin)
+    loner.refresh_from_db()
+    record_purge(loner, actor=as_admin)
+    order.refresh_from_db()
+    assert order.contact is None and order.company is None

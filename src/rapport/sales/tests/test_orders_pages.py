@@ -144,3 +144,15 @@ def test_purchase_history_on_contact_and_company_pages(alice_client, as_alice, c
         assert "5 \N{MULTIPLICATION SIGN} Desk" in content
         assert "2 \N{MULTIPLICATION SIGN} Desk" in content
         assert "Orders and their totals will be listed here" not in content
+
+
+def test_orders_are_found_by_number_and_customer_and_have_a_history(
+    alice_client, as_alice, customer, stocked, charlie
+):
+    from rapport.core import search
+
+    order = make_order(as_alice, customer, stocked)
+    assert order in search.filter_queryset(Order.objects.all(), order.number)
+    assert order in search.filter_queryset(Order.objects.all(), "Acme")
+    history = alice_client.get(f"/history/sales.order/{order.pk}/")
+    assert history.status_code == 200
