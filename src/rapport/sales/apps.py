@@ -13,10 +13,12 @@ class SalesConfig(AppConfig):
         # Imported for what they register: products, orders and quotes with global
         # search, and the sweep of old idempotency keys with the worker's schedule.
         from rapport.sales import idempotency, order_search, search  # noqa: F401
+        from rapport.sales.order_panels import DEAL_PANEL
         from rapport.sales.order_panels import PANEL as PURCHASES_PANEL
         from rapport.web.navigation import Item, add_item, admins
 
         panels.register(PURCHASES_PANEL)
+        panels.register(DEAL_PANEL)
 
         add_item("main", Item(_("Quotes"), "sales:quote_list"))
         add_item("main", Item(_("Orders"), "sales:order_list"))

@@ -151,3 +151,20 @@ def test_a_quote_handed_over_and_answered_by_phone(alice_client, as_alice, deal,
     again = alice_client.post(f"/quotes/{quote.pk}/answer/", {"answer": "decline"}, follow=True)
     assert "already answered" in again.content.decode()
     assert quote.orders.count() == 1
+
+
+def test_a_deal_page_panel_lists_its_quotes_and_orders(alice_client, as_alice, deal, charlie):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from rapport.core.panels import panels_for
+
+    quote = quotes.quote_create(actor=as_alice, deal=deal)
+    request = RequestFactory().get("/")
+    request.user = deal.owner
+    [panel] = [item for item in panels_for(request, deal) if item["panel"].key == "deal_quotes"]
+    html = render_to_string(panel["template"], panel["context"], request=request)
+    assert quote.number in html and f"/quotes/new/?deal={deal.pk}" in html
+    request.user = charlie
+    [hidden] = [item for item in panels_for(request, deal) if item["panel"].key == "deal_quotes"]
+    assert hidden["context"]["quotes"] == []
