@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import Http404
@@ -244,13 +244,7 @@ def _email_text(quote: Quote, link: str, message: str) -> tuple[str, str]:
     return subject, body
 
 
-def quote_send(quote: Quote, *, actor: Actor, message: str = "") -> Quote:
-    """Email the quote's PDF to its contact with a new public link; the quote is then
-    sent. A draft or an already sent quote (sent again, with a new link) may be sent,
-    until its validity has passed."""
-    require(actor.user, "edit", quote)
-    if quote.is_deleted:
-        raise Http404
+def _check_sendable(quote: Quote) -> None:
     if quote.status not in (QuoteStatus.DRAFT, QuoteStatus.SENT):
         raise ValidationError(
             {"status": [_("An answered quote is not sent again: make a new one.")]}
@@ -261,11 +255,26 @@ def quote_send(quote: Quote, *, actor: Actor, message: str = "") -> Quote:
         )
     if quote.contact is None:
         raise ValidationError({"contact": [_("The quote needs a contact to send it to.")]})
+
+
+def quote_send(quote: Quote, *, actor: Actor, message: str = "") -> Quote:
+    """Email the quote's PDF to its contact with a new public link; the quote is then
+    sent. A draft or an already sent quote (sent again, with a new link) may be sent,
+    until its validity has passed."""
+    require(actor.user, "edit", quote)
+    if quote.is_deleted:
+        raise Http404
+    _check_sendable(quote)
     raw = f"{quote.pk}-{secrets.token_urlsafe(32)}"
     subject, body = _email_text(quote, public_url(raw), message)
     pdf = ContentFile(quote_pdf(quote), name=f"{quote.number}.pdf")
     with transaction.atomic():
-        quote = records.lock_record(quote, None)
+        locked = records.lock_record(quote, None)
+        # Answered or changed while the PDF was being made: refuse, or send what is now.
+        _check_sendable(locked)
+        if locked.version != quote.version:
+            raise ValidationError(_("The quote changed while it was being sent: send it again."))
+        quote = locked
         email_send(
             actor=actor, contact=quote.contact, subject=subject, body=body, attachments=[pdf]
         )
@@ -309,7 +318,15 @@ def quote_answer(raw_token: str, *, accept: bool) -> tuple[Quote, Order | None]:
     found = quote_by_token(raw_token)
     if found is None:
         raise Http404
-    return _answer(found, actor=_owner_actor(found), accept=accept)
+    actor = _owner_actor(found)
+    cannot = _("This quote cannot be answered online: please contact us.")
+    if actor.user is None or not actor.user.is_active:
+        raise ValidationError(cannot)
+    try:
+        return _answer(found, actor=actor, accept=accept)
+    except PermissionDenied:
+        # The owner lost the rights the order or the deal needs: someone must step in.
+        raise ValidationError(cannot) from None
 
 
 def quote_record_answer(quote: Quote, *, actor: Actor, accept: bool) -> tuple[Quote, Order | None]:

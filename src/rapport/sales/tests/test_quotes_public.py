@@ -169,3 +169,17 @@ def test_an_expired_quote_cannot_be_accepted(as_alice, deal, smtp_server, send, 
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.EXPIRED
     assert not Order.objects.exists()
+
+
+def test_a_quote_whose_owner_left_cannot_be_answered_online(
+    as_alice, alice, deal, smtp_server, send, client
+):
+    quote, token = send(quotes.quote_create(actor=as_alice, deal=deal), as_alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    response = client.post(f"/q/{token}/answer/", {"answer": "accept"})
+    assert response.status_code == 409
+    assert "cannot be answered online" in response.content.decode()
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.SENT
+    assert not Order.objects.exists()
