@@ -11,6 +11,8 @@ from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
 from rapport.sales.api import router as sales_router
 from rapport.sales.deal_api import router as deals_router
+from rapport.sales.order_api import router as orders_router
+from rapport.sales.quote_api import router as quotes_router
 from rapport.tasks.api import router as tasks_router
 
 api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
@@ -25,3 +27,5 @@ api.add_router("", tasks_router)
 api.add_router("", mail_router)
 api.add_router("", sales_router)
 api.add_router("", deals_router)
+api.add_router("", orders_router)
+api.add_router("", quotes_router)

@@ -323,3 +323,8 @@ def s3_credentials() -> dict:
         missing = "RAPPORT_S3_SECRET_ACCESS_KEY" if key_id else "RAPPORT_S3_ACCESS_KEY_ID"
         raise ConfigError(missing, "set both S3 access keys, or neither")
     return {"access_key": key_id, "secret_key": secret} if key_id else {}
+
+
+def company_address() -> list[str]:
+    """``RAPPORT_COMPANY_ADDRESS`` as lines: the text split at each ";"."""
+    return [line.strip() for line in env("RAPPORT_COMPANY_ADDRESS", "").split(";") if line.strip()]

@@ -168,6 +168,10 @@ DEFAULT_FROM_EMAIL = _email.default_from
 SERVER_EMAIL = _email.default_from
 # Where users reach Rapport, for links in emails that background jobs send.
 SITE_URL = config.env("RAPPORT_SITE_URL", "http://localhost:8000").rstrip("/")
+# The seller on quotes (their PDF and public page): the workspace's name and postal
+# address, its lines separated by ";".
+COMPANY_NAME = config.env("RAPPORT_COMPANY_NAME", "Rapport")
+COMPANY_ADDRESS = config.company_address()
 
 TASK_BACKEND = config.task_backend()
 if TASK_BACKEND.kind == "redis":

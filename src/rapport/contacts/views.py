@@ -65,11 +65,6 @@ class Slot:
 
 SLOTS = (
     Slot(
-        "orders",
-        gettext_lazy("Orders"),
-        gettext_lazy("Orders and their totals will be listed here once sales are recorded."),
-    ),
-    Slot(
         "tickets",
         gettext_lazy("Tickets"),
         gettext_lazy("Support tickets and their status will be listed here."),

@@ -32,8 +32,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.activities.models import Activity
+from rapport.attachments.models import Attachment
 from rapport.core.actors import Actor
 from rapport.core.events import emit
+from rapport.core.permissions import object_type
 from rapport.core.schedule import every
 from rapport.mail.models import DeliveryStatus, OutgoingEmail
 from rapport.mail.services import sender_address
@@ -84,7 +86,7 @@ def _headers(email: OutgoingEmail, activity: Activity) -> dict[str, str]:
 
 
 def _message(email: OutgoingEmail, activity: Activity) -> EmailMessage:
-    return EmailMessage(
+    message = EmailMessage(
         subject=activity.subject,
         body=activity.body,
         from_email=formataddr((email.from_name, sender_address())),
@@ -93,6 +95,23 @@ def _message(email: OutgoingEmail, activity: Activity) -> EmailMessage:
         reply_to=[email.reply_to] if email.reply_to else None,
         headers=_headers(email, activity),
     )
+    for name, content, content_type in _attachments(activity):
+        message.attach(name, content, content_type)
+    return message
+
+
+def _attachments(activity: Activity) -> list[tuple[str, bytes, str]]:
+    """The files attached to the email's activity (their latest versions)."""
+    files = []
+    attachments = Attachment.objects.filter(
+        object_type=object_type(activity), object_id=str(activity.pk)
+    ).order_by("id")
+    for attachment in attachments:
+        version = attachment.versions.order_by("-number").first()
+        if version is not None:
+            with version.file.open("rb") as stored:
+                files.append((attachment.name, stored.read(), version.content_type))
+    return files
 
 
 def _server_text(message: bytes | str) -> str:

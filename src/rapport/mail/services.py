@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import Http404
@@ -37,6 +38,7 @@ from django.utils.translation import gettext as _
 from rapport.activities.links import Target, visible_records
 from rapport.activities.models import MAX_BODY_CHARS, Activity, ActivityKind, Direction
 from rapport.activities.services import activity_create
+from rapport.attachments.services import attachment_upload
 from rapport.contacts.models import Contact
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, diff, snapshot
@@ -268,11 +270,14 @@ def email_send(
     cc: Sequence[str] = (),
     template: EmailTemplate | None = None,
     replying_to: Activity | None = None,
+    attachments: Sequence[File] = (),
 ) -> Activity:
     """Write an email to ``contact`` at ``to`` (their primary address if not given) and
     queue it for delivery. ``subject`` and ``body`` may use merge fields; the activity
     keeps them as sent. ``template`` records which template the text came from.
-    ``replying_to``, an email the actor may see, puts this one in its thread."""
+    ``replying_to``, an email the actor may see, puts this one in its thread.
+    ``attachments`` (files with names: a quote's PDF) are stored on the email's activity
+    in the same transaction, and delivery attaches them."""
     require(actor.user, "view", contact)
     if replying_to is not None:
         require(actor.user, "view", replying_to)
@@ -320,6 +325,8 @@ def email_send(
             references=thread.get("references", ""),
             next_attempt_at=timezone.now(),
         )
+        for file in attachments:
+            attachment_upload(actor=actor, record=activity, file=file)
         transaction.on_commit(partial(enqueue_delivery, activity.pk), robust=True)
     return activity
 

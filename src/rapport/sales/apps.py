@@ -8,18 +8,32 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        # Registers products and deals with global search, the deal table with the record
-        # list machinery, deal stage moves with the timeline, and the deals panel of company
-        # and contact pages.
+        # Imported for what they register: products, deals, orders and quotes with global
+        # search, the sweep of old idempotency keys with the worker's schedule; then the
+        # deal table with the record list machinery, deal stage moves with the timeline,
+        # and the deals, purchase history and quotes panels of record pages.
         from rapport.core import panels
-        from rapport.sales import deal_listing, deal_panels, search, timeline  # noqa: F401
+        from rapport.sales import (  # noqa: F401
+            deal_listing,
+            deal_panels,
+            idempotency,
+            order_search,
+            search,
+            timeline,
+        )
+        from rapport.sales.order_panels import DEAL_PANEL
+        from rapport.sales.order_panels import PANEL as PURCHASES_PANEL
         from rapport.web.navigation import Item, add_item, admins
 
         deal_listing.register()
         timeline.register()
         panels.register(deal_panels.PANEL)
+        panels.register(PURCHASES_PANEL)
+        panels.register(DEAL_PANEL)
         add_item("main", Item(_("Pipeline"), "sales:board_default"))
         add_item("main", Item(_("Deals"), "sales:deal_list"))
+        add_item("main", Item(_("Quotes"), "sales:quote_list"))
+        add_item("main", Item(_("Orders"), "sales:order_list"))
         add_item("main", Item(_("Forecast"), "sales:forecast"))
         add_item("main", Item(_("Sales metrics"), "sales:metrics"))
         add_item("main", Item(_("Products"), "sales:product_list"))

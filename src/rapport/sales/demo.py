@@ -1,7 +1,9 @@
 """Demo catalogue: office furniture, equipment and services with their stock, list price
 books in US dollars, euros and pounds (the default book of each), a partner price book,
-a year of monthly exchange rates, and a year of deals in two pipelines with quotas
-(``sales.deal_demo``).
+a year of monthly exchange rates, a year of deals in two pipelines with quotas
+(``sales.deal_demo``), about a hundred orders over the past year (most delivered,
+some cancelled or returned, the latest still open) for purchase histories, and a few
+quotes made from deals (draft, sent, accepted).
 
 Everything goes through the services as the demo admin (a small catalogue, so audit
 entries, events and the search index come as in real use). Rates are drawn around
@@ -19,12 +21,22 @@ from decimal import Decimal
 from django.utils import timezone
 
 from rapport.accounts.demo import demo_admin
-from rapport.contacts.models import Company
+from rapport.contacts.models import Company, Contact
 from rapport.core.actors import Actor
 from rapport.core.models import Source
 from rapport.sales import deal_demo, services
-from rapport.sales.models import Currency, PriceBook
+from rapport.sales.deals import Participant, deal_create
+from rapport.sales.models import (
+    Currency,
+    ExchangeRate,
+    OrderStatus,
+    PriceBook,
+    Product,
+)
 from rapport.sales.money import base_currency, round_to
+from rapport.sales.orders import order_create, order_transition
+from rapport.sales.queries import unit_price
+from rapport.sales.quotes import quote_create, quote_mark_sent, quote_record_answer
 
 PRICE_CURRENCIES = ("USD", "EUR", "GBP")
 # Approximate value of one unit in US dollars, where the monthly rates start.
@@ -38,6 +50,15 @@ USD_VALUES = {
     "JPY": Decimal("0.0067"),
 }
 RATE_MONTHS = 12
+ORDER_COUNT = 100
+ORDER_BUYERS = 30
+QUOTE_COUNT = 3
+# Share of orders priced in another demo currency than the base.
+FOREIGN_SHARE = 0.2
+# Orders this recent may still be open; older ones have been through.
+LATE_ORDER_DAYS = 21
+RESTOCK = 40
+RESTOCK_REASON = "Supplier delivery"
 MONTHLY_DRIFT = 0.015
 PARTNER_DISCOUNT = Decimal("0.85")
 STOCK_REASON = "Opening stock count"
@@ -268,3 +289,112 @@ def load(*, seed: int) -> None:
         _rates(rng, actor, base)
     companies = list(Company.objects.order_by("pk").values_list("pk", flat=True)[:DEMO_COMPANIES])
     deal_demo.load(seed=seed, count=DEMO_DEALS, company_ids=companies)
+    _orders(rng, actor)
+    _quotes(rng, actor)
+
+
+def _customers(rng: random.Random) -> list[Contact]:
+    """Demo contacts with a company: the buyers of the demo orders."""
+    buyers = list(Contact.objects.filter(company__isnull=False).order_by("id")[:ORDER_BUYERS])
+    rng.shuffle(buyers)
+    return buyers
+
+
+def _restock(product: Product, quantity: int, actor: Actor) -> Product:
+    """Receive goods when an order needs more than is available, as a supplier would."""
+    if product.available_quantity >= quantity:
+        return product
+    return services.product_adjust_stock(
+        product, actor=actor, change=RESTOCK + quantity, reason=RESTOCK_REASON
+    )
+
+
+def _order_status(age_days: int, rng: random.Random) -> str:
+    """Older orders have travelled further: delivered, or now and then cancelled or
+    returned; the last weeks' are still confirmed, fulfilled or drafts."""
+    if age_days > LATE_ORDER_DAYS:
+        return rng.choices(
+            [OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.RETURNED], [88, 8, 4]
+        )[0]
+    return rng.choice(
+        [OrderStatus.DRAFT, OrderStatus.CONFIRMED, OrderStatus.FULFILLED, OrderStatus.DELIVERED]
+    )
+
+
+def _path_to(status: str) -> list[str]:
+    if status == OrderStatus.DRAFT:
+        return []
+    if status == OrderStatus.CANCELLED:
+        return [OrderStatus.CONFIRMED, OrderStatus.CANCELLED]
+    flow = [OrderStatus.CONFIRMED, OrderStatus.FULFILLED, OrderStatus.DELIVERED]
+    if status == OrderStatus.RETURNED:
+        return [*flow, OrderStatus.RETURNED]
+    return flow[: flow.index(status) + 1]
+
+
+def _orders(rng: random.Random, actor: Actor) -> None:
+    buyers = _customers(rng)
+    goods = list(Product.objects.filter(active=True, stock_on_hand__gt=0).order_by("id"))
+    if not buyers or not goods:
+        return
+    today = timezone.localdate()
+    # Before the first rate of a currency an order cannot be priced in it.
+    earliest_rate = (
+        ExchangeRate.objects.order_by("valid_from").values_list("valid_from", flat=True).first()
+    )
+    for number in range(ORDER_COUNT):
+        age = rng.randint(0, 364)
+        day = today - datetime.timedelta(days=age)
+        currency = base_currency()
+        if earliest_rate is not None and day >= earliest_rate and rng.random() < FOREIGN_SHARE:
+            currency = rng.choice([code for code in PRICE_CURRENCIES if code != currency])
+        buyer = buyers[number % len(buyers)]
+        picked = rng.sample(goods, k=rng.randint(1, 3))
+        lines = [
+            {
+                "product": product.pk,
+                "quantity": rng.randint(1, 4),
+                "discount_percent": rng.choice(["0", "0", "5", "10"]),
+            }
+            for product in picked
+        ]
+        for product, line in zip(picked, lines, strict=True):
+            _restock(Product.objects.get(pk=product.pk), line["quantity"], actor)
+        order = order_create(
+            actor=actor,
+            values={"contact": buyer, "currency": currency, "order_date": day},
+            lines=lines,
+        )
+        for status in _path_to(_order_status(age, rng)):
+            order = order_transition(order, actor=actor, status=status)
+
+
+def _quotes(rng: random.Random, actor: Actor) -> None:
+    """Three deals, each with a quote: a draft, one handed over and one the customer
+    accepted (an order). None is emailed: demo addresses are not real."""
+    buyers = _customers(rng)[:QUOTE_COUNT]
+    goods = list(Product.objects.filter(active=True, stock_on_hand__gt=0).order_by("id"))
+    for index, buyer in enumerate(buyers):
+        picked = rng.sample(goods, k=2)
+        deal = deal_create(
+            actor=actor,
+            values={"name": f"{buyer.company.name}: office refit", "company": buyer.company},
+            contacts=[Participant(buyer)],
+            line_items=[
+                {
+                    "product": product.pk,
+                    "quantity": rng.randint(2, 6),
+                    "unit_price": unit_price(product, base_currency()),
+                    "discount_percent": "5",
+                }
+                for product in picked
+            ],
+        )
+        quote = quote_create(
+            actor=actor, deal=deal, values={"terms": "Payment 30 days net. Delivery in 2 weeks."}
+        )
+        if index == 0:
+            continue
+        quote = quote_mark_sent(quote, actor=actor)
+        if index == 2:
+            quote_record_answer(quote, actor=actor, accept=True)

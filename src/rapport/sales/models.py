@@ -641,3 +641,311 @@ class Quota(TimestampedModel, AuthoredModel):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.period_start.isoformat()}"
+
+
+# Orders and quotes: numbering and priced lines
+
+LINE_QUANTITY_MAX = 1_000_000
+NUMBER_MAX_LENGTH = 20
+
+
+class NumberSequence(models.Model):
+    """The last number handed out for one kind of document (orders, quotes). A number is
+    taken by incrementing the row inside the writing transaction, so concurrent writers
+    queue on its row lock and never share one; a rolled-back write leaves a gap."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    last = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last}"
+
+
+class PricedLine(models.Model):
+    """A product (or a free-text item) at a price, with discount and tax, and its totals
+    as ``sales.pricing`` computed them in the document's currency when it was written."""
+
+    id = models.BigAutoField(primary_key=True)
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    name = models.CharField(_("item"), max_length=200)
+    quantity = models.PositiveIntegerField(
+        _("quantity"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(LINE_QUANTITY_MAX)],
+    )
+    unit_price = models.DecimalField(
+        _("unit price"),
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMALS,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    discount_percent = models.DecimalField(
+        _("discount %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    tax_rate = models.DecimalField(
+        _("tax rate"),
+        max_digits=6,
+        decimal_places=TAX_DECIMALS,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TAX_RATE_MAX)],
+    )
+    net_amount = models.DecimalField(
+        _("net"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    tax_amount = models.DecimalField(
+        _("tax"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    total_amount = models.DecimalField(
+        _("total"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class PricedDocument(Record):
+    """What orders and quotes share: a number, the customer, a currency and the totals of
+    their lines (``total_base``: the total in the base currency on the document's day)."""
+
+    number = models.CharField(_("number"), max_length=NUMBER_MAX_LENGTH, unique=True)
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    company = models.ForeignKey(
+        "contacts.Company",
+        verbose_name=_("company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    currency = models.ForeignKey(
+        Currency, verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
+    subtotal = models.DecimalField(
+        _("subtotal"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    discount_total = models.DecimalField(
+        _("discount"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    net_total = models.DecimalField(
+        _("net"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    tax_total = models.DecimalField(
+        _("tax"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    total = models.DecimalField(
+        _("total"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
+    )
+    total_base = models.DecimalField(
+        _("total in base currency"),
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMALS,
+        default=Decimal(0),
+        editable=False,
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.number
+
+
+# Orders
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    CONFIRMED = "confirmed", _("Confirmed")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    RETURNED = "returned", _("Returned")
+
+
+# Orders whose goods the customer has: what lifetime value adds up.
+SOLD_STATUSES = (OrderStatus.FULFILLED, OrderStatus.DELIVERED)
+
+
+class Order(PricedDocument):
+    """A sale to a contact and/or company. Confirming reserves the products' stock,
+    fulfilling ships it (stock on hand goes down), cancelling releases the reservation
+    and a return puts shipped stock back (``sales.orders``).
+
+    The service requires a contact or a company; the database does not, so that purging
+    a customer keeps its orders (their customer then empty) rather than failing."""
+
+    status = models.CharField(
+        _("status"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.DRAFT
+    )
+    order_date = models.DateField(_("order date"), default=timezone.localdate)
+    allow_backorder = models.BooleanField(
+        _("allow backorder"),
+        default=False,
+        help_text=_("Confirm even when stock is short: the order waits for stock to ship."),
+    )
+    quote = models.ForeignKey(
+        "sales.Quote",
+        verbose_name=_("quote"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="order_status_idx"),
+            # Purchase history and lifetime value of a contact or a company.
+            models.Index(fields=["contact", "-order_date"], name="order_contact_idx"),
+            models.Index(fields=["company", "-order_date"], name="order_company_idx"),
+            models.Index(fields=["deal"], name="order_deal_idx"),
+        ]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:order_detail", kwargs={"pk": self.pk})
+
+
+class OrderLine(PricedLine):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta:
+        ordering = ["order", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive")
+        ]
+        indexes = [models.Index(fields=["product", "order"], name="orderline_product_idx")]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` of a create request and the answer it got, so the
+    same request sent again (a retry after a lost answer) gets that answer instead of
+    creating a second record. Unique per user and key: of two racing requests, the
+    second waits on the first's row and then replays its answer."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    response = models.JSONField(default=dict)
+    location = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_once_per_user")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotencykey_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: {self.key}"
+
+
+# Quotes
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+
+
+class Quote(PricedDocument):
+    """An offer made from a deal, sent to its contact, who accepts or declines it on a
+    public page reached through a secret link (only the link's SHA-256 digest is kept).
+    Acceptance creates an order (``sales.quotes``)."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT
+    )
+    quote_date = models.DateField(_("quote date"), default=timezone.localdate)
+    valid_until = models.DateField(_("valid until"))
+    confirm_order_on_accept = models.BooleanField(
+        _("confirm the order on acceptance"),
+        default=False,
+        help_text=_("The order made when the customer accepts is confirmed (stock reserved)."),
+    )
+    win_deal_on_accept = models.BooleanField(_("mark the deal won on acceptance"), default=True)
+    terms = models.TextField(_("terms"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, editable=False)
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True, editable=False)
+    public_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["public_token_digest"],
+                condition=~Q(public_token_digest=""),
+                name="quote_public_token_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="quote_status_idx"),
+            models.Index(fields=["deal", "-id"], name="quote_deal_idx"),
+        ]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:quote_detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_expired(self) -> bool:
+        return self.valid_until < timezone.localdate()
+
+
+class QuoteLine(PricedLine):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta:
+        ordering = ["quote", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="quoteline_quantity_positive")
+        ]
+        verbose_name = _("quote line")
+        verbose_name_plural = _("quote lines")

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from rapport.sales import deal_listing, deal_views, forecast_views, pipeline_views, views
+from rapport.sales import (
+    deal_listing,
+    deal_views,
+    forecast_views,
+    order_views,
+    pipeline_views,
+    quote_views,
+    views,
+)
 
 app_name = "sales"
 
@@ -54,6 +62,21 @@ urlpatterns = [
     path(
         "settings/lost-reasons/<int:pk>/", pipeline_views.lost_reason_edit, name="lost_reason_edit"
     ),
+    path("orders/", order_views.order_list, name="order_list"),
+    path("orders/new/", order_views.order_create, name="order_create"),
+    path("orders/<int:pk>/", order_views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/status/", order_views.order_transition, name="order_transition"),
+    path("orders/contacts/lookup/", order_views.order_contact_lookup, name="order_contact_lookup"),
+    path("quotes/", quote_views.quote_list, name="quote_list"),
+    path("quotes/new/", quote_views.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/", quote_views.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quote_views.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/pdf/", quote_views.quote_download, name="quote_download"),
+    path("quotes/<int:pk>/send/", quote_views.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/mark-sent/", quote_views.quote_mark_sent, name="quote_mark_sent"),
+    path("quotes/<int:pk>/answer/", quote_views.quote_record_answer, name="quote_record_answer"),
+    path("q/<str:token>/", quote_views.quote_public, name="quote_public"),
+    path("q/<str:token>/answer/", quote_views.quote_public_answer, name="quote_public_answer"),
     path("products/", views.product_list, name="product_list"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),

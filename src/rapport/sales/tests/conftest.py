@@ -82,3 +82,46 @@ def usd_list(as_admin) -> PriceBook:
 @pytest.fixture
 def eur_list(as_admin) -> PriceBook:
     return make_book(as_admin, "List EUR", "EUR", is_default=True)
+
+
+# Orders and quotes
+
+
+@pytest.fixture
+def customer(as_alice):
+    from rapport.contacts.services import company_create, contact_create
+
+    company = company_create(actor=as_alice, values={"name": "Acme Corp"})
+    return contact_create(
+        actor=as_alice,
+        values={
+            "first_name": "Carla",
+            "last_name": "Buyer",
+            "email": "carla@acme.example",
+            "company": company,
+        },
+    )
+
+
+@pytest.fixture
+def stocked(as_manager, as_admin, usd_list) -> Product:
+    """A product with 10 units on hand, at 100.00 USD."""
+    product = make_product(as_manager, sku="DESK-1", name="Desk", tax_rate=Decimal("20"))
+    services.price_set(usd_list, actor=as_admin, product=product, unit_price="100.00")
+    return services.product_adjust_stock(product, actor=as_manager, change=10, reason="Count")
+
+
+@pytest.fixture
+def deal(as_alice, customer, stocked):
+    """An open deal with Carla involved and two line items: 3 desks and a service."""
+    from rapport.sales.deals import Participant, deal_create
+
+    return deal_create(
+        actor=as_alice,
+        values={"name": "Acme office", "company": customer.company},
+        contacts=[Participant(customer)],
+        line_items=[
+            {"product": stocked.pk, "quantity": 3, "unit_price": "100", "discount_percent": "10"},
+            {"name": "Assembly", "quantity": 1, "unit_price": "80", "tax_rate": "0"},
+        ],
+    )
