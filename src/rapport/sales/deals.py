@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -31,6 +30,7 @@ from rapport.core.audit import audit_log
 from rapport.core.events import emit
 from rapport.core.models import AuditAction
 from rapport.core.permissions import require, scope
+from rapport.sales.documents import build_lines
 from rapport.sales.models import (
     PRICE_DECIMALS,
     Deal,
@@ -40,14 +40,12 @@ from rapport.sales.models import (
     DealStageChange,
     LostReason,
     Pipeline,
-    Product,
     Stage,
     StageKind,
 )
 from rapport.sales.money import base_currency, convert, decimal_places
 from rapport.sales.pipelines import default_pipeline
 from rapport.sales.pricing import totals
-from rapport.sales.queries import unit_price
 from rapport.sales.services import _as_decimal, _currency, _only
 
 DEAL_FIELDS = frozenset(
@@ -70,10 +68,6 @@ DEAL_FIELDS = frozenset(
         "team",
     }
 )
-LINE_FIELDS = frozenset(
-    {"product", "name", "quantity", "unit_price", "discount_percent", "tax_rate"}
-)
-MAX_LINE_ITEMS = 200
 # When a new deal names no expected close date.
 DEFAULT_CLOSE_IN = datetime.timedelta(days=30)
 
@@ -404,64 +398,14 @@ def deal_set_contacts(
 def _line_items(
     items: Sequence[Mapping[str, Any]], actor: Actor, currency: str
 ) -> list[DealLineItem]:
-    if len(items) > MAX_LINE_ITEMS:
-        raise ValidationError(
-            {"line_items": [_("At most %(count)d line items.") % {"count": MAX_LINE_ITEMS}]}
-        )
-    errors: dict[str, list[str]] = {}
-    built: list[DealLineItem] = []
-    product_ids = [_pk(item.get("product")) for item in items if item.get("product")]
-    visible = scope(Product.objects.filter(pk__in=product_ids), actor.user)
-    products = {product.pk: product for product in visible}
-    for index, raw in enumerate(items):
-        try:
-            built.append(_line_item(raw, index, products, currency))
-        except ValidationError as error:
-            errors.update(
-                {f"line_items.{index}.{key}": value for key, value in error.message_dict.items()}
-            )
-    if errors:
-        raise ValidationError(errors)
-    return built
-
-
-def _unit_price(given: Any, product: Product | None, currency: str) -> Decimal:
-    """The price given, or the product's in ``currency`` from its default price book."""
-    if given is not None and given != "":
-        return _as_decimal(given, "unit_price", places=PRICE_DECIMALS)
-    listed = unit_price(product, currency) if product is not None else None
-    if listed is None:
-        raise ValidationError({"unit_price": [_("Give a unit price.")]})
-    return listed
-
-
-def _pk(value: Any) -> Any:
-    return value.pk if isinstance(value, Product) else value
-
-
-def _line_item(
-    raw: Mapping[str, Any], position: int, products: dict[int, Product], currency: str
-) -> DealLineItem:
-    values = _only(raw, LINE_FIELDS)
-    product = values.get("product")
-    if product is not None:
-        product = products.get(_pk(product))
-        if product is None:
-            raise ValidationError({"product": [_("No such product, or not one you may see.")]})
-    item = DealLineItem(
-        product=product,
-        name=str(values.get("name") or (product.name if product else "")).strip(),
-        quantity=values.get("quantity", 1),
-        position=position,
+    return build_lines(
+        DealLineItem,
+        items,
+        actor=actor,
+        currency=currency,
+        field="line_items",
+        required=False,
     )
-    item.unit_price = _unit_price(values.get("unit_price"), product, currency)
-    item.discount_percent = _as_decimal(
-        values.get("discount_percent", 0), "discount_percent", places=2
-    )
-    default_tax = product.tax_rate if product else 0
-    item.tax_rate = _as_decimal(values.get("tax_rate", default_tax), "tax_rate", places=3)
-    item.full_clean(exclude=["deal"])
-    return item
 
 
 def _replace_items(deal: Deal, items: list[DealLineItem], actor: Actor) -> None:

@@ -1,4 +1,5 @@
-"""What orders and quotes share: their numbers, their priced lines and their totals.
+"""What orders and quotes share: their numbers, their priced lines and their totals
+(deals build their line items with the same rules).
 
 A number (``SO-000123``, ``Q-000045``) is taken from a ``NumberSequence`` row
 incremented inside the writing transaction: the UPDATE holds the row's lock until
@@ -181,14 +182,21 @@ def _parent_fields(model: type[PricedLine]) -> list[str]:
 
 
 def build_lines(
-    model: type[LineT], items: Sequence[Mapping[str, Any]], *, actor: Actor, currency: str
+    model: type[LineT],
+    items: Sequence[Mapping[str, Any]],
+    *,
+    actor: Actor,
+    currency: str,
+    field: str = LINES,
+    required: bool = True,
 ) -> list[LineT]:
     """Unsaved lines of ``model`` from ``items`` (mappings of ``LINE_FIELDS``), priced in
-    ``currency``; at least one is needed."""
-    if not items:
-        raise ValidationError({LINES: [_("Add at least one line.")]})
+    ``currency``; errors keyed ``<field>.<index>.<name>``. At least one is needed when
+    ``required`` (a document; a deal may have none)."""
+    if required and not items:
+        raise ValidationError({field: [_("Add at least one line.")]})
     if len(items) > MAX_LINES:
-        raise ValidationError({LINES: [_("At most %(count)d lines.") % {"count": MAX_LINES}]})
+        raise ValidationError({field: [_("At most %(count)d lines.") % {"count": MAX_LINES}]})
     visible = scope(Product.objects.filter(pk__in=_product_ids(items)), actor.user)
     products = {product.pk: product for product in visible}
     errors: dict[str, list[str]] = {}
@@ -198,7 +206,7 @@ def build_lines(
             built.append(_line(model, raw, index, products, currency))
         except ValidationError as error:
             errors.update(
-                {f"{LINES}.{index}.{key}": value for key, value in error.message_dict.items()}
+                {f"{field}.{index}.{key}": value for key, value in error.message_dict.items()}
             )
     if errors:
         raise ValidationError(errors)

@@ -193,7 +193,7 @@ def test_line_items_set_the_amount_from_their_net_total(as_alice, as_admin):
             {"name": "X", "quantity": 1, "unit_price": "1", "discount_percent": "100.5"},
             "discount_percent",
         ),
-        ({"name": "X", "quantity": 1}, "unit_price"),
+        ({"name": "X", "quantity": 1, "unit_price": "-1"}, "unit_price"),
         ({"product": 999_999, "quantity": 1, "unit_price": "1"}, "product"),
     ],
 )
