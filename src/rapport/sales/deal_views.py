@@ -18,7 +18,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.contacts.columns import plain
+from rapport.contacts.listing import saved_view_query
 from rapport.contacts.queries import InvalidFilters, visible_companies, visible_contacts
+from rapport.core import savedviews
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
@@ -78,9 +80,14 @@ def board_default(request: HttpRequest) -> HttpResponse:
 def board(request: HttpRequest, pk: int) -> HttpResponse:
     """A pipeline's open stages as columns of cards, filtered as the deal list is."""
     pipeline = get_object_or_404(Pipeline, pk=pk)
+    board_url = reverse("sales:board", args=[pipeline.pk])
     context: dict[str, Any] = {
         "pipeline": pipeline,
         "pipelines": Pipeline.objects.filter(active=True),
+        "saved_views": [
+            {"view": view, "url": f"{board_url}?{saved_view_query(view)}"}
+            for view in savedviews.visible(request.user, "sales.deal")
+        ],
         "base": base_currency(),
         "base_places": decimal_places(base_currency()),
         "query": request.GET.urlencode(),

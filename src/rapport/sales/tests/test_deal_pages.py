@@ -347,3 +347,25 @@ def test_pipeline_settings_page_for_admins_only(admin_client, alice_client, pipe
     assert refused.status_code == 302
     contract.refresh_from_db()
     assert contract.probability == 90
+
+
+def test_saved_views_of_deals_open_on_the_board(alice_client, as_alice, alice, pipeline):
+    from rapport.core import savedviews
+
+    make_deal(as_alice, "Big one", amount="90000")
+    make_deal(as_alice, "Small one", amount="10")
+    view = savedviews.saved_view_create(
+        actor=as_alice,
+        object_type="sales.deal",
+        name="Big deals",
+        shared=False,
+        filters={"amount_min": "1000"},
+        columns=[],
+        sort="",
+    )
+    board = alice_client.get(reverse("sales:board", args=[pipeline.pk]))
+    link = board.context["saved_views"][0]["url"]
+    assert "Big deals" in board.content.decode()
+    opened = alice_client.get(link)
+    assert opened.status_code == 200 and opened.context["board"].count == 1
+    assert view.pk
