@@ -201,7 +201,12 @@ def board_filters(params: QueryDict | Mapping[str, Any]) -> QueryDict:
     return query
 
 
-def card_page(queryset: models.QuerySet[Deal], stage: Stage, cursor: str | None = None) -> Page:
+def card_page(
+    queryset: models.QuerySet[Deal],
+    stage: Stage,
+    cursor: str | None = None,
+    places: dict[str, int] | None = None,
+) -> Page:
     """One page of a stage's cards, soonest to close first: only the columns a card
     shows (a board is hundreds of cards), each with ``currency_places`` for its amount."""
     cards = (
@@ -210,7 +215,7 @@ def card_page(queryset: models.QuerySet[Deal], stage: Stage, cursor: str | None 
         .only(*CARD_FIELDS, *CARD_RELATED_FIELDS)
     )
     page = keyset_page(cards, ordering=BOARD_ORDERING, cursor=cursor, limit=CARDS_PER_STAGE)
-    places = currency_places()
+    places = places if places is not None else currency_places()
     for card in page.items:
         card.currency_places = places.get(card.currency_id, 2)
     return page
@@ -227,7 +232,9 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
     weighted amount in the base currency (one grouped query for all columns). Won and
     lost are drop targets with their totals since the start of the month."""
     filterset, _ordering = deal_list(user, board_filters(params))
-    deals = filterset.qs.filter(pipeline=pipeline)
+    # Filtered by stage, not by pipeline: a stage names its pipeline, and the totals
+    # index starts with the stage.
+    deals = filterset.qs
     stages = list(pipeline.stages.all())
     open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
     totals = {
@@ -242,6 +249,7 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
         )
     }
     places = decimal_places(base_currency())
+    currency_decimals = currency_places()
     columns = []
     for stage in open_stages:
         row = totals.get(stage.pk, {})
@@ -252,23 +260,22 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
             weighted=round_to(Decimal(row.get("weighted") or 0), places),
         )
         if column.count:
-            column.page = card_page(deals, stage)
+            column.page = card_page(deals, stage, places=currency_decimals)
             column.cards = column.page.items
         columns.append(column)
-    month_start = timezone.localdate().replace(day=1)
+    closing_stages = [stage for stage in stages if stage.kind != StageKind.OPEN]
+    month_start = at_midnight(timezone.localdate().replace(day=1))
     closed = {
-        row["status"]: row
-        for row in deals.filter(
-            status__in=[StageKind.WON, StageKind.LOST], closed_at__gte=at_midnight(month_start)
-        )
+        row["stage_id"]: row
+        for row in deals.filter(stage__in=closing_stages, closed_at__gte=month_start)
         .order_by()
-        .values("status")
+        .values("stage_id")
         .annotate(count=Count("id"), amount=Sum("amount_base"))
     }
 
     def closing(kind: str) -> Column:
-        stage = next(stage for stage in stages if stage.kind == kind)
-        row = closed.get(kind, {})
+        stage = next(stage for stage in closing_stages if stage.kind == kind)
+        row = closed.get(stage.pk, {})
         amount = round_to(Decimal(row.get("amount") or 0), places)
         return Column(stage=stage, count=row.get("count", 0), amount=amount)
 

@@ -107,10 +107,22 @@ def board(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _add_move_forms(request: HttpRequest, board: deal_queries.Board) -> None:
     stages = [column.stage for column in board.columns] + [board.won.stage, board.lost.stage]
-    for column in board.columns:
-        for card in column.cards:
-            card.movable = can(request.user, "edit", card)
-            card.stage_choices = stages
+    _mark_movable(request, [card for column in board.columns for card in column.cards], stages)
+
+
+def _mark_movable(request: HttpRequest, cards: list[Deal], stages: list) -> None:
+    """Which cards the user may move (one query for them all) and where to."""
+    ids = [card.pk for card in cards]
+    editable = set(
+        deal_queries.visible_deals(request.user, "edit")
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
+        if ids
+        else ()
+    )
+    for card in cards:
+        card.movable = card.pk in editable
+        card.stage_choices = stages
 
 
 @login_required
@@ -124,14 +136,9 @@ def board_column(request: HttpRequest, pk: int, stage_id: int) -> HttpResponse:
         )
     except InvalidFilters:
         raise Http404 from None
-    page = deal_queries.card_page(
-        filterset.qs.filter(pipeline=pipeline), stage, request.GET.get("cursor")
-    )
+    page = deal_queries.card_page(filterset.qs, stage, request.GET.get("cursor"))
     column = deal_queries.Column(stage=stage, page=page, cards=page.items)
-    stages = list(pipeline.stages.all())
-    for card in column.cards:
-        card.movable = can(request.user, "edit", card)
-        card.stage_choices = stages
+    _mark_movable(request, column.cards, list(pipeline.stages.all()))
     return render(
         request,
         "sales/deals/_cards.html",

@@ -461,10 +461,18 @@ class Deal(Record):
                 condition=Q(deleted_at__isnull=True),
                 name="deal_live_created_idx",
             ),
-            # Forecasts and metrics: closed deals by day, open deals by close date, with
-            # the summed columns in the index so a period's totals never read the table.
+            # The board's column totals and its won/lost of the month: every column the
+            # sums and the permission filters read is in the index, so they never read
+            # the table (a stage of a large pipeline holds hundreds of thousands of deals).
             models.Index(
-                fields=["status", "closed_at", "amount_base", "days_to_close", "owner"],
+                fields=["stage", "closed_at", "owner", "team", "probability", "amount_base"],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_stage_totals_idx",
+            ),
+            # Forecasts and metrics: closed deals by day, open deals by close date, again
+            # with what they sum and filter on.
+            models.Index(
+                fields=["status", "closed_at", "owner", "team", "amount_base", "days_to_close"],
                 condition=Q(deleted_at__isnull=True),
                 name="deal_closed_totals_idx",
             ),
@@ -473,9 +481,10 @@ class Deal(Record):
                     "status",
                     "expected_close_date",
                     "forecast_category",
+                    "owner",
+                    "team",
                     "probability",
                     "amount_base",
-                    "owner",
                 ],
                 condition=Q(deleted_at__isnull=True),
                 name="deal_open_totals_idx",
@@ -483,7 +492,7 @@ class Deal(Record):
             models.Index(fields=["owner", "status"], name="deal_owner_status_idx"),
             # Stage-to-stage conversion of the deals opened in a period.
             models.Index(
-                fields=["pipeline", "created_at", "furthest_stage", "owner"],
+                fields=["pipeline", "created_at", "furthest_stage", "owner", "team"],
                 condition=Q(deleted_at__isnull=True),
                 name="deal_conversion_idx",
             ),
