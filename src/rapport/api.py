@@ -10,6 +10,7 @@ from rapport.core.search_api import router as search_router
 from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
 from rapport.sales.api import router as sales_router
+from rapport.sales.lead_api import router as leads_router
 from rapport.tasks.api import router as tasks_router
 
 api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
@@ -23,3 +24,4 @@ api.add_router("", notifications_router)
 api.add_router("", tasks_router)
 api.add_router("", mail_router)
 api.add_router("", sales_router)
+api.add_router("", leads_router)
