@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, connections
 from django.http import Http404
 
 from rapport.activities.services import activity_create, activity_delete
@@ -317,3 +322,25 @@ def test_routing_rules_are_checked(as_admin, east, bob):
     with pytest.raises(ValidationError) as caught:
         routing.routing_rule_create(actor=as_admin, values={"name": "x", "value": "DE"})
     assert set(caught.value.message_dict) == {"field", "user"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_round_robin_stays_fair_when_leads_arrive_at_once(east, alice, bob, admin):
+    carol = make_user("carol@example.com", role_slug="sales-rep", teams=[east])
+    routing.routing_rule_create(
+        actor=actor_for(admin), values={"name": "In turn", "team": east, "round_robin": True}
+    )
+    start = threading.Barrier(6)
+
+    def capture(n: int) -> int:
+        try:
+            start.wait(timeout=10)
+            lead = lead_create(actor=actor_for(alice), values={"email": f"c{n}@example.com"})
+            return lead.owner_id
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        owners = list(pool.map(capture, range(12)))
+    assert Counter(owners) == {alice.pk: 4, bob.pk: 4, carol.pk: 4}
