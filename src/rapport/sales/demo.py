@@ -20,7 +20,7 @@ from django.utils import timezone
 from rapport.accounts.demo import demo_admin
 from rapport.core.actors import Actor
 from rapport.core.models import Source
-from rapport.sales import services
+from rapport.sales import lead_demo, services
 from rapport.sales.models import Currency, PriceBook
 from rapport.sales.money import base_currency, round_to
 
@@ -206,7 +206,8 @@ def _rates(rng: random.Random, actor: Actor, base: str) -> None:
 
 def load(*, seed: int) -> None:
     """Add the catalogue, unless a demo catalogue is there already (SKUs and price book
-    names are unique, so it is loaded once)."""
+    names are unique, so it is loaded once); and the demo leads (``sales.lead_demo``)."""
+    lead_demo.load(random.Random(seed))
     if PriceBook.objects.filter(name=f"List prices {PRICE_CURRENCIES[0]}").exists():
         return
     rng = random.Random(seed)
