@@ -97,7 +97,7 @@ CONSENT = "I agree that Rapport Demo Ltd keeps these details to answer my reques
 
 def _rules(actor: Actor, north: Team, south: Team, manager: User) -> None:
     attribute_rules: list[tuple[str, str, str, str, int]] = [
-        ("In the DACH region", "country", "equals", "DE", 10),
+        ("In Germany", "country", "equals", "DE", 10),
         ("A director", "job_title", "contains", "director", 15),
         ("A vice-president", "job_title", "contains", "vp", 10),
         ("Has a phone", "phone", "is_set", "", 5),

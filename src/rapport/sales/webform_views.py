@@ -47,7 +47,7 @@ def _page(
             "fields": fields,
             "consent_errors": errors.get(webforms.CONSENT, []),
             "consent_checked": bool(values.get(webforms.CONSENT)),
-            "general_errors": errors.get("__all__", []),
+            "general_errors": _unplaced(errors, {item["name"] for item in fields}),
             "honeypot": webforms.HONEYPOT,
             "consent_name": webforms.CONSENT,
             "thanked": thanked,
@@ -58,6 +58,17 @@ def _page(
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def _unplaced(errors: dict[str, list[str]], shown: set[str]) -> list[str]:
+    """The messages no input of the page shows (the form's own, a lead custom field the
+    form does not ask for), to show above it."""
+    return [
+        message
+        for name, messages in errors.items()
+        if name not in shown and name != webforms.CONSENT
+        for message in messages
+    ]
 
 
 # Visitors post from the page without a session, often inside another site's iframe,

@@ -7,10 +7,12 @@ import datetime
 import json
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from rapport.core.models import CustomFieldDefinition
 from rapport.sales import routing, scoring, webforms
 from rapport.sales.models import Lead, SubmissionCounter, WebForm, WebFormSubmission
 
@@ -309,3 +311,17 @@ def test_old_counters_are_forgotten(web_form):
     webforms.throttle(web_form, "192.0.2.1")
     assert webforms.forget_old_counters() == 1
     assert SubmissionCounter.objects.count() == 1
+
+
+def test_an_error_no_input_shows_is_shown_above_the_form(web_form):
+    CustomFieldDefinition.objects.create(
+        content_type=ContentType.objects.get_for_model(Lead),
+        key="budget",
+        label="Budget",
+        field_type="text",
+        required=True,
+    )
+    response = from_address("203.0.113.1").post(page_url(web_form), answers())
+    assert response.status_code == 422
+    assert "Budget is required." in response.content.decode()
+    assert not Lead.objects.exists() and not WebFormSubmission.objects.exists()
