@@ -132,6 +132,7 @@ def test_the_conversion_page_offers_existing_records(alice_client, as_alice, as_
     assert lead.status == LeadStatus.CONVERTED and lead.converted_contact == known
     assert Contact.objects.count() == 1 and Company.objects.get().name == "Engines"
     assert Deal.objects.get().name == "Engines pilot"
+    assert alice_client.get(known.get_absolute_url()).status_code == 200
     detail = alice_client.get(f"/leads/{lead.pk}/").content.decode()
     assert "Converted on" in detail and "Engines pilot" in detail
     again = alice_client.get(f"/leads/{lead.pk}/convert/")
@@ -139,11 +140,16 @@ def test_the_conversion_page_offers_existing_records(alice_client, as_alice, as_
     assert alice_client.get(f"/leads/{lead.pk}/edit/").status_code == 302
 
 
-def test_a_converted_leads_page_offers_no_conversion(alice_client, as_alice):
+def test_a_converted_leads_history_shows_on_its_contact(alice_client, as_alice):
     lead = lead_create(actor=as_alice, values={"first_name": "Ada"})
-    lead_convert(lead, actor=as_alice)
+    activity_create(actor=as_alice, kind="note", links=[lead], values={"body": "Wants a pilot"})
+    contact = lead_convert(lead, actor=as_alice).contact
     html = alice_client.get(f"/leads/{lead.pk}/").content.decode()
     assert f"/leads/{lead.pk}/convert/" not in html
+    timeline = alice_client.get(
+        reverse("activities:timeline", args=["contacts.contact", contact.pk])
+    )
+    assert "Wants a pilot" in timeline.content.decode()
 
 
 def test_delete_moves_to_the_trash(alice_client, as_alice):
