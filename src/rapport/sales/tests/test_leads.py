@@ -325,7 +325,7 @@ def test_routing_rules_are_checked(as_admin, east, bob):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_round_robin_stays_fair_when_leads_arrive_at_once(east, alice, bob, admin):
     carol = make_user("carol@example.com", role_slug="sales-rep", teams=[east])
     routing.routing_rule_create(
