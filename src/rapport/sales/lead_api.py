@@ -84,7 +84,6 @@ def lead_create(request: HttpRequest, response: HttpResponse, payload: LeadIn) -
     """Capture a lead; without an owner, the routing rules choose one (else you)."""
     data = payload.model_dump(exclude_unset=True)
     lead = leads.lead_create(actor=actor(request), **_lead_arguments(data))
-    lead = Lead.objects.get(pk=lead.pk)
     return created(response, lead, "api:lead_detail", lead_id=lead.pk)
 
 

@@ -164,8 +164,6 @@ def lead_create(
     actor when none matches); ``values['team']``, when given, wins over the rule's."""
     errors: Errors = {}
     values = _clean(values, Lead(), errors)
-    if values.get("status") == LeadStatus.CONVERTED:
-        errors["status"] = [_("Convert the lead to make it converted.")]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -398,7 +398,9 @@ def webform_submit(
         lead = live_lead_with_email(values.get("email", ""))
         created = lead is None
         if lead is None:
-            assigned = {"owner": form.owner, "team": form.team} if form.owner_id else {}
+            assigned: dict[str, Any] = {}
+            if form.owner_id:
+                assigned["owner"] = form.owner
             if form.team_id:
                 assigned["team"] = form.team
             try:
