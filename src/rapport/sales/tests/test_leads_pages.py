@@ -67,6 +67,8 @@ def test_the_lead_page_shows_score_routing_and_the_record_panels(
     assert "Keen on engines" in timeline.content.decode()
     assert alice_client.get(f"/leads/{lead.pk}/").status_code == 200
     assert client_for(charlie).get(f"/leads/{lead.pk}/").status_code == 404
+    history = client_for(bob).get(f"/history/sales.lead/{lead.pk}/")
+    assert history.status_code == 200 and "routed by" in history.content.decode().lower()
 
 
 def test_create_and_edit_through_the_form(alice_client, alice):
