@@ -9,15 +9,18 @@ the form's rate limit.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Body, Query, Router
+from ninja import Query, Router
 from ninja.responses import Status
 
 from rapport.accounts.models import Team, User
 from rapport.core.api import (
+    EXCEPTION_HANDLERS,
     IF_MATCH,
     IF_NONE_MATCH,
     PageOut,
@@ -176,27 +179,66 @@ def lead_submissions(
 
 # The public endpoint of web forms
 
+SUBMISSIONS_PATH = "/web-forms/{key}/submissions"
+SUBMISSION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "example": {
+                        "email": "ada@example.com",
+                        "custom_budget": "50k",
+                        "consent": True,
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _open_to_any_site(response: HttpResponse) -> HttpResponse:
+    """Let scripts on any site send the form (CORS): the endpoint takes no credentials."""
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _submitted_data(request: HttpRequest) -> dict[str, Any]:
+    """The answers: a JSON object, or form fields (a plain HTML form posting here)."""
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.POST.dict()
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationError(_("Send the answers as a JSON object."))
+    return data
+
 
 @router.post(
-    "/web-forms/{key}/submissions",
+    SUBMISSIONS_PATH,
     auth=None,
     # No sign-in, so no 401.
     response={201: SubmissionAccepted, 404: Problem, 422: Problem, 429: Problem},
+    openapi_extra=SUBMISSION_BODY,
 )
-def webform_submission(
-    request: HttpRequest, response: HttpResponse, key: str, payload: Body[dict[str, Any]]
-) -> object:
-    """Submit a web form without signing in: a JSON object of the form's fields by input
-    name (``email``, ``custom_budget``…) and ``consent`` (true when the box is ticked).
-    Past the form's rate limit per address: 429 with Retry-After."""
-    form = webforms.active_form(key)
+def webform_submission(request: HttpRequest, key: str) -> HttpResponse:
+    """Submit a web form without signing in, from a server or a script on any site (CORS
+    allowed): a JSON object of the form's fields by input name (``email``,
+    ``custom_budget``…) and ``consent`` (true when the box is ticked). Past the form's
+    rate limit per address: 429 with Retry-After."""
     client = webforms.Client(
         ip=request.META.get("REMOTE_ADDR", ""),
         user_agent=request.headers.get("User-Agent", ""),
         page_url=request.headers.get("Referer", ""),
     )
     try:
-        webforms.webform_submit(form, data=payload, client=client)
+        form = webforms.active_form(key)
+        webforms.webform_submit(form, data=_submitted_data(request), client=client)
     except webforms.Throttled as throttled:
         answer = problem(
             request,
@@ -205,8 +247,21 @@ def webform_submission(
             detail=_("Wait a minute before sending this form again."),
         )
         answer["Retry-After"] = str(throttled.retry_after)
-        return answer
-    return Status(
-        201,
-        {"message": form.thank_you_message or "", "redirect_url": form.redirect_url or None},
-    )
+        return _open_to_any_site(answer)
+    except (ValidationError, Http404) as error:
+        handle = EXCEPTION_HANDLERS[
+            ValidationError if isinstance(error, ValidationError) else Http404
+        ]
+        return _open_to_any_site(handle(request, error))
+    accepted = {"message": form.thank_you_message, "redirect_url": form.redirect_url or None}
+    return _open_to_any_site(JsonResponse(accepted, status=201))
+
+
+@router.api_operation(["OPTIONS"], SUBMISSIONS_PATH, auth=None, include_in_schema=False)
+def webform_submission_preflight(request: HttpRequest, key: str) -> HttpResponse:
+    """The browser's CORS preflight before a script posts JSON from another site."""
+    answer = HttpResponse(status=204)
+    answer["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    answer["Access-Control-Allow-Headers"] = "Content-Type"
+    answer["Access-Control-Max-Age"] = "86400"
+    return _open_to_any_site(answer)

@@ -325,3 +325,36 @@ def test_an_error_no_input_shows_is_shown_above_the_form(web_form):
     assert response.status_code == 422
     assert "Budget is required." in response.content.decode()
     assert not Lead.objects.exists() and not WebFormSubmission.objects.exists()
+
+
+def test_scripts_on_any_site_may_post_and_every_answer_says_so(web_form):
+    client = from_address("198.51.100.8")
+    preflight = client.options(
+        api_url(web_form),
+        HTTP_ORIGIN="https://shop.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    assert preflight["Access-Control-Allow-Headers"] == "Content-Type"
+    sent = client.post(api_url(web_form), answers(), content_type="application/json")
+    refused = client.post(api_url(web_form), answers(email=""), content_type="application/json")
+    unknown = client.post(
+        "/api/v1/web-forms/unknown/submissions", answers(), content_type="application/json"
+    )
+    assert [sent.status_code, refused.status_code, unknown.status_code] == [201, 422, 404]
+    for answer in (sent, refused, unknown):
+        assert answer["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_plain_html_form_may_post_and_bad_json_is_refused(web_form):
+    client = from_address("198.51.100.9")
+    sent = client.post(api_url(web_form), answers())  # form-encoded, as an HTML form sends it
+    assert sent.status_code == 201 and Lead.objects.get().email == "ada@example.com"
+    for body in ("{not json", "[1, 2]"):
+        bad = client.post(api_url(web_form), body, content_type="application/json")
+        assert bad.status_code == 422
+        assert bad.json()["errors"] == [
+            {"field": None, "message": "Send the answers as a JSON object."}
+        ]
