@@ -11,6 +11,7 @@ from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
 from rapport.sales.api import router as sales_router
 from rapport.sales.lead_api import router as leads_router
+from rapport.sales.lead_settings_api import router as lead_settings_router
 from rapport.tasks.api import router as tasks_router
 
 api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
@@ -25,3 +26,4 @@ api.add_router("", tasks_router)
 api.add_router("", mail_router)
 api.add_router("", sales_router)
 api.add_router("", leads_router)
+api.add_router("", lead_settings_router)

@@ -88,9 +88,13 @@ TITLES = [
     "Assistant",
 ]
 SOURCES = [
-    LeadSource.REFERRAL, LeadSource.EVENT, LeadSource.ADVERTISING, LeadSource.COLD_CALL,
-    LeadSource.PARTNER, LeadSource.MANUAL,
-]  # fmt: skip
+    LeadSource.REFERRAL,
+    LeadSource.EVENT,
+    LeadSource.ADVERTISING,
+    LeadSource.COLD_CALL,
+    LeadSource.PARTNER,
+    LeadSource.MANUAL,
+]
 NOT_QUALIFIED = ["Student project", "No budget this year", "Competitor", "Wrong country"]
 CONSENT = "I agree that Rapport Demo Ltd keeps these details to answer my request."
 
@@ -106,9 +110,14 @@ def _rules(actor: Actor, north: Team, south: Team, manager: User) -> None:
     for name, field, operator, value, points in attribute_rules:
         scoring.scoring_rule_create(
             actor=actor,
-            values={"name": name, "field": field, "operator": operator, "value": value,
-                    "points": points},
-        )  # fmt: skip
+            values={
+                "name": name,
+                "field": field,
+                "operator": operator,
+                "value": value,
+                "points": points,
+            },
+        )
     for name, engagement, points, most in [
         ("Each activity", "activity", 5, 6),
         ("Replied by email", "email_reply", 20, None),
@@ -120,14 +129,23 @@ def _rules(actor: Actor, north: Team, south: Team, manager: User) -> None:
         )
     routing.routing_rule_create(
         actor=actor,
-        values={"name": "DACH to North, in turn", "countries": ["DE", "AT", "CH"],
-                "team": north, "round_robin": True},
-    )  # fmt: skip
+        values={
+            "name": "DACH to North, in turn",
+            "countries": ["DE", "AT", "CH"],
+            "team": north,
+            "round_robin": True,
+        },
+    )
     routing.routing_rule_create(
         actor=actor,
-        values={"name": "Partners to the South manager", "field": "source", "value": "partner",
-                "user": manager, "team": south},
-    )  # fmt: skip
+        values={
+            "name": "Partners to the South manager",
+            "field": "source",
+            "value": "partner",
+            "user": manager,
+            "team": south,
+        },
+    )
     routing.routing_rule_create(
         actor=actor,
         values={"name": "Everyone else to South, in turn", "team": south, "round_robin": True},
@@ -228,17 +246,23 @@ def load(rng: random.Random) -> None:
                 actor=actor,
                 kind="email",
                 links=[lead],
-                values={"subject": "Re: your office project", "direction": "in",
-                        "email_from": lead.email, "body": "Yes, let's talk next week."},
-            )  # fmt: skip
+                values={
+                    "subject": "Re: your office project",
+                    "direction": "in",
+                    "email_from": lead.email,
+                    "body": "Yes, let's talk next week.",
+                },
+            )
             lead = lead_update(lead, actor=actor, values={"status": "qualified"})
         elif roll > 0.9:
             lead_update(
                 lead,
                 actor=actor,
-                values={"status": "unqualified",
-                        "disqualification_reason": rng.choice(NOT_QUALIFIED)},
-            )  # fmt: skip
+                values={
+                    "status": "unqualified",
+                    "disqualification_reason": rng.choice(NOT_QUALIFIED),
+                },
+            )
         if roll < 0.05:
             lead_convert(lead, actor=actor, deal={"name": f"{lead.company_name}: fit-out"})
     # Activities rescore their leads once the worker delivers their events; the demo's

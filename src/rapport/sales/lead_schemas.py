@@ -153,3 +153,170 @@ class SubmissionOut(Schema):
 class SubmissionAccepted(Schema):
     message: str
     redirect_url: str | None = None
+
+
+# Lead settings (admins): web forms, scoring and routing rules
+
+
+class WebFormFieldIO(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(description="A lead field (email) or custom field (custom.budget).")
+    label: str = ""
+    required: bool = False
+    help_text: str = ""
+
+
+class WebFormOut(Schema):
+    id: int
+    name: str
+    public_key: str = Field(description="The key of /f/<key>/ and of the submission endpoint.")
+    active: bool
+    title: str
+    introduction: str
+    submit_label: str
+    consent_text: str
+    consent_required: bool
+    thank_you_message: str
+    redirect_url: str
+    source: str
+    owner: int | None = Field(alias="owner_id")
+    team: int | None = Field(alias="team_id")
+    rate_limit: int = Field(description="Submissions per minute from one address.")
+    fields: list[WebFormFieldIO]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @staticmethod
+    def resolve_fields(form: Any) -> list[dict[str, Any]]:
+        return [
+            {"target": f.target, "label": f.label, "required": f.required, "help_text": f.help_text}
+            for f in form.fields.all()
+        ]
+
+
+class WebFormIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    active: bool = True
+    title: str = ""
+    introduction: str = ""
+    submit_label: str = ""
+    consent_text: str = ""
+    consent_required: bool = False
+    thank_you_message: str = ""
+    redirect_url: str = ""
+    source: str = "web_form"
+    owner: int | None = Field(None, description="A user id to give the leads to.")
+    team: int | None = None
+    rate_limit: int = 10
+    fields: list[WebFormFieldIO]
+
+
+class WebFormPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(None, min_length=1, max_length=100)
+    active: bool = None
+    title: str = None
+    introduction: str = None
+    submit_label: str = None
+    consent_text: str = None
+    consent_required: bool = None
+    thank_you_message: str = None
+    redirect_url: str = None
+    source: str = None
+    owner: int | None = None
+    team: int | None = None
+    rate_limit: int = None
+    fields: list[WebFormFieldIO] = Field(None, description="Replaces every field, in order.")
+
+
+class ScoringRuleOut(Schema):
+    id: int
+    name: str
+    active: bool
+    field: str
+    operator: str
+    value: str
+    engagement: str
+    max_times: int | None
+    points: int
+    position: int
+
+
+class ScoringRuleIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    active: bool = True
+    field: str = Field("", description="For an attribute rule: a lead field or custom.<key>.")
+    operator: str = Field("", description="equals, contains, is_set or is_not_set.")
+    value: str = ""
+    engagement: str = Field(
+        "", description="For an engagement rule: activity, email_reply, meeting, form_submission."
+    )
+    max_times: int | None = None
+    points: int
+    position: int = Field(None, description="Last when not given.")
+
+
+class ScoringRulePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(None, min_length=1, max_length=100)
+    active: bool = None
+    field: str = None
+    operator: str = None
+    value: str = None
+    engagement: str = None
+    max_times: int | None = None
+    points: int = None
+    position: int = None
+
+
+class RoutingRuleOut(Schema):
+    id: int
+    name: str
+    active: bool
+    position: int
+    countries: list[str]
+    field: str
+    value: str
+    user: int | None = Field(alias="user_id")
+    team: int | None = Field(alias="team_id")
+    round_robin: bool
+
+
+class RoutingRuleIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    active: bool = True
+    position: int = Field(None, description="Last when not given.")
+    countries: list[str] = Field([], description="ISO 3166 codes; empty for any country.")
+    field: str = ""
+    value: str = ""
+    user: int | None = None
+    team: int | None = None
+    round_robin: bool = False
+
+
+class RoutingRulePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(None, min_length=1, max_length=100)
+    active: bool = None
+    position: int = None
+    countries: list[str] = None
+    field: str = None
+    value: str = None
+    user: int | None = None
+    team: int | None = None
+    round_robin: bool = None
+
+
+class JobStarted(Schema):
+    job: str = Field(description="The job's id; its page is /jobs/<id>/.")
+    status: str
