@@ -9,11 +9,13 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers products and leads with global search, the rescoring job, the
-        # counters' sweep and the handler that rescores leads when activities change.
-        from rapport.sales import lead_search, scoring, search, webforms  # noqa: F401
+        # counters' sweep, the handler that rescores leads when activities change and
+        # the one that files emails received from leads on their timelines.
+        from rapport.sales import lead_mail, lead_search, scoring, search, webforms  # noqa: F401
         from rapport.web.navigation import Item, add_item, admins
 
         scoring.subscribe_all()
+        lead_mail.subscribe_all()
         add_item("main", Item(_("Leads"), "sales:lead_list"))
         add_item("main", Item(_("Products"), "sales:product_list"))
         add_item("settings", Item(_("Price books"), "sales:price_book_list", admins))

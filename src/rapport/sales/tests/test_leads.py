@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 from django.http import Http404
 
+from rapport.activities.models import ActivityLink
 from rapport.activities.services import activity_create, activity_delete
 from rapport.conftest import make_user
 from rapport.core.exceptions import VersionConflict
@@ -19,7 +20,7 @@ from rapport.core.models import AuditEntry, CustomFieldDefinition, Job, JobStatu
 from rapport.core.search import search as global_search
 from rapport.core.tasks import dispatch_until_empty
 from rapport.sales import routing, scoring
-from rapport.sales.leads import lead_create, lead_delete, lead_update
+from rapport.sales.leads import lead_convert, lead_create, lead_delete, lead_update
 from rapport.sales.models import Lead, LeadStatus
 from rapport.sales.tests.conftest import actor_for
 
@@ -344,3 +345,27 @@ def test_round_robin_stays_fair_when_leads_arrive_at_once(east, alice, bob, admi
     with ThreadPoolExecutor(max_workers=6) as pool:
         owners = list(pool.map(capture, range(12)))
     assert Counter(owners) == {alice.pk: 4, bob.pk: 4, carol.pk: 4}
+
+
+def test_an_email_received_from_a_lead_joins_its_timeline_and_scores(as_alice, rules):
+    lead = make_lead(as_alice, email="ada@example.com")
+    done = make_lead(as_alice, email="ada@example.com", first_name="Old")
+    lead_convert(done, actor=as_alice, create_company=False)
+    contact = Lead.objects.get(pk=done.pk).converted_contact
+    email = activity_create(
+        actor=as_alice,
+        kind="email",
+        links=[contact],
+        values={"subject": "Question", "direction": "in", "email_from": "Ada@Example.com"},
+    )
+    dispatch_until_empty(worker_id="test")
+    linked = set(
+        ActivityLink.objects.filter(activity=email).values_list("object_type", "object_id")
+    )
+    assert linked == {("contacts.contact", contact.pk), ("sales.lead", lead.pk)}
+    lead.refresh_from_db()
+    assert {item["name"] for item in lead.score_explanation} == {
+        "Each activity",
+        "Replied by email",
+    }
+    assert lead.last_contacted_at == email.occurred_at
