@@ -174,7 +174,7 @@ def _save_scoring_rule(request: HttpRequest, rule: ScoringRule | None) -> HttpRe
             apply_service_errors(form, error)
         else:
             messages.success(
-                request, _("Rule saved. Recompute the scores for existing leads to follow it.")
+                request, _("Rule saved. Every lead is being rescored in the background.")
             )
             return redirect("sales:scoring_rule_list")
     return render(
@@ -198,7 +198,7 @@ def scoring_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     scoring.scoring_rule_delete(
         get_object_or_404(ScoringRule, pk=pk), actor=Actor.for_request(request)
     )
-    messages.success(request, _("Rule deleted."))
+    messages.success(request, _("Rule deleted. Every lead is being rescored in the background."))
     return redirect("sales:scoring_rule_list")
 
 

@@ -15,6 +15,7 @@ the rules change. Admins keep the rules (``scoring_rule_create``…), audited.
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.activities.models import ActivityKind, ActivityLink, Direction
@@ -29,7 +31,7 @@ from rapport.core.actors import Actor
 from rapport.core.audit import diff, snapshot
 from rapport.core.events import subscribe
 from rapport.core.jobs import Progress, job_handler, job_start
-from rapport.core.models import AuditAction, Job, OutboxEvent
+from rapport.core.models import AuditAction, Job, JobStatus, OutboxEvent
 from rapport.core.permissions import require_admin
 from rapport.sales.lead_fields import field_value, validate_target
 from rapport.sales.models import (
@@ -57,6 +59,9 @@ RULE_FIELDS = frozenset(
 )
 RESCORE_BATCH = 500
 RESCORE_JOB = "leads.rescore"
+# A rescoring job queued this recently serves a new change of the rules too; one queued
+# longer ago may be stuck behind a busy queue, and another is started.
+RESCORE_DEDUPE = datetime.timedelta(minutes=10)
 
 Explanation = list[dict[str, Any]]
 
@@ -237,10 +242,11 @@ def _save(rule: ScoringRule, before: dict[str, Any] | None, actor: Actor) -> Non
         event="scoringrule.created" if creating else "scoringrule.updated",
         changes=changes,
     )
+    rescore_all(actor=actor)
 
 
 def scoring_rule_create(*, actor: Actor, values: Mapping[str, Any]) -> ScoringRule:
-    """Add a scoring rule (admins). Existing leads are rescored by ``rescore_all``."""
+    """Add a scoring rule (admins); every lead is rescored in the background."""
     require_admin(actor.user)
     values = _cleaned(values)
     with transaction.atomic():
@@ -276,13 +282,23 @@ def scoring_rule_delete(rule: ScoringRule, *, actor: Actor) -> None:
             changes=diff(snapshot(rule), {}),
         )
         rule.delete()
+        rescore_all(actor=actor)
 
 
 # Rescoring every lead, in the background
 
 
 def rescore_all(*, actor: Actor) -> Job:
-    """Start the job that recomputes every live lead's score (admins)."""
+    """Start the job that recomputes every live lead's score (admins); each change of
+    the rules calls it. A job still waiting in the queue reads the rules when it starts,
+    so it serves every change made meanwhile, and no second one is queued."""
+    require_admin(actor.user)
+    recent = timezone.now() - RESCORE_DEDUPE
+    waiting = Job.objects.filter(
+        kind=RESCORE_JOB, status=JobStatus.QUEUED, created_at__gte=recent
+    ).first()
+    if waiting is not None:
+        return waiting
     return job_start(actor=actor, kind=RESCORE_JOB, title=_("Recompute lead scores"))
 
 

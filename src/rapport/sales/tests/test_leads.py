@@ -16,6 +16,7 @@ from rapport.activities.models import ActivityLink
 from rapport.activities.services import activity_create, activity_delete
 from rapport.conftest import make_user
 from rapport.core.exceptions import VersionConflict
+from rapport.core.jobs import job_run
 from rapport.core.models import AuditEntry, CustomFieldDefinition, Job, JobStatus, OutboxEvent
 from rapport.core.search import search as global_search
 from rapport.core.tasks import dispatch_until_empty
@@ -193,24 +194,24 @@ def test_activities_move_the_score_after_commit(
     assert {item["name"]: item["times"] for item in lead.score_explanation}["Each activity"] == 3
 
 
-def test_a_rule_change_is_applied_to_every_lead_by_the_background_job(
-    as_alice, as_admin, rules, django_capture_on_commit_callbacks, settings
-):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+def test_a_rule_change_rescores_every_lead_in_one_background_job(as_alice, as_admin, rules):
     leads = [make_lead(as_alice, country="DE", email=f"p{n}@example.com") for n in range(7)]
     scoring.scoring_rule_update(rules[0], actor=as_admin, values={"points": 40})
+    scoring.scoring_rule_update(rules[1], actor=as_admin, values={"points": 30})
     assert Lead.objects.get(pk=leads[0].pk).score == 10  # not yet
+    [job] = Job.objects.filter(kind=scoring.RESCORE_JOB)  # one job serves every change
     original_batch = scoring.RESCORE_BATCH
     scoring.RESCORE_BATCH = 3
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = scoring.rescore_all(actor=as_admin)
+        job_run(str(job.pk))
     finally:
         scoring.RESCORE_BATCH = original_batch
-    job = Job.objects.get(pk=job.pk)
+    job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.message
     assert job.progress_done == 7
     assert {lead.score for lead in Lead.objects.all()} == {40}
+    scoring.scoring_rule_delete(rules[0], actor=as_admin)
+    assert Job.objects.filter(kind=scoring.RESCORE_JOB, status=JobStatus.QUEUED).count() == 1
 
 
 def test_only_admins_keep_scoring_rules_and_bad_rules_are_refused(as_alice, as_admin):
