@@ -11,6 +11,8 @@ from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
 from rapport.sales.api import router as sales_router
 from rapport.sales.deal_api import router as deals_router
+from rapport.sales.lead_api import router as leads_router
+from rapport.sales.lead_settings_api import router as lead_settings_router
 from rapport.sales.order_api import router as orders_router
 from rapport.sales.quote_api import router as quotes_router
 from rapport.tasks.api import router as tasks_router
@@ -29,3 +31,5 @@ api.add_router("", sales_router)
 api.add_router("", deals_router)
 api.add_router("", orders_router)
 api.add_router("", quotes_router)
+api.add_router("", leads_router)
+api.add_router("", lead_settings_router)

@@ -8,28 +8,37 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        # Imported for what they register: products, deals, orders and quotes with global
-        # search, the sweep of old idempotency keys with the worker's schedule; then the
-        # deal table with the record list machinery, deal stage moves with the timeline,
-        # and the deals, purchase history and quotes panels of record pages.
+        # Imported for what they register: products, leads, deals, orders and quotes with
+        # global search, the lead rescoring job, the sweeps of web form counters and old
+        # idempotency keys; then the handlers that rescore leads when activities change
+        # and file emails received from leads on their timelines, the deal table with the
+        # record list machinery, deal stage moves with the timeline, and the deals,
+        # purchase history and quotes panels of record pages.
         from rapport.core import panels
         from rapport.sales import (  # noqa: F401
             deal_listing,
             deal_panels,
             idempotency,
+            lead_mail,
+            lead_search,
             order_search,
+            scoring,
             search,
             timeline,
+            webforms,
         )
         from rapport.sales.order_panels import DEAL_PANEL
         from rapport.sales.order_panels import PANEL as PURCHASES_PANEL
         from rapport.web.navigation import Item, add_item, admins
 
+        scoring.subscribe_all()
+        lead_mail.subscribe_all()
         deal_listing.register()
         timeline.register()
         panels.register(deal_panels.PANEL)
         panels.register(PURCHASES_PANEL)
         panels.register(DEAL_PANEL)
+        add_item("main", Item(_("Leads"), "sales:lead_list"))
         add_item("main", Item(_("Pipeline"), "sales:board_default"))
         add_item("main", Item(_("Deals"), "sales:deal_list"))
         add_item("main", Item(_("Quotes"), "sales:quote_list"))
@@ -40,3 +49,6 @@ class SalesConfig(AppConfig):
         add_item("settings", Item(_("Pipelines"), "sales:pipeline_settings", admins))
         add_item("settings", Item(_("Price books"), "sales:price_book_list", admins))
         add_item("settings", Item(_("Currencies"), "sales:currency_list", admins))
+        add_item("settings", Item(_("Web forms"), "sales:webform_list", admins))
+        add_item("settings", Item(_("Lead scoring"), "sales:scoring_rule_list", admins))
+        add_item("settings", Item(_("Lead routing"), "sales:routing_rule_list", admins))

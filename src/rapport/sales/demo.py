@@ -24,7 +24,7 @@ from rapport.accounts.demo import demo_admin
 from rapport.contacts.models import Company, Contact
 from rapport.core.actors import Actor
 from rapport.core.models import Source
-from rapport.sales import deal_demo, services
+from rapport.sales import deal_demo, lead_demo, services
 from rapport.sales.deals import Participant, deal_create
 from rapport.sales.models import (
     Currency,
@@ -232,7 +232,8 @@ def _rates(rng: random.Random, actor: Actor, base: str) -> None:
 
 def load(*, seed: int) -> None:
     """Add the catalogue, unless a demo catalogue is there already (SKUs and price book
-    names are unique, so it is loaded once)."""
+    names are unique, so it is loaded once); and the demo leads (``sales.lead_demo``)."""
+    lead_demo.load(random.Random(seed))
     if PriceBook.objects.filter(name=f"List prices {PRICE_CURRENCIES[0]}").exists():
         return
     rng = random.Random(seed)

@@ -958,3 +958,392 @@ class QuoteLine(PricedLine):
         ]
         verbose_name = _("quote line")
         verbose_name_plural = _("quote lines")
+
+
+# Leads
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    CONTACTED = "contacted", _("Contacted")
+    QUALIFIED = "qualified", _("Qualified")
+    UNQUALIFIED = "unqualified", _("Unqualified")
+    CONVERTED = "converted", _("Converted")
+
+
+class LeadSource(models.TextChoices):
+    WEB_FORM = "web_form", _("Web form")
+    MANUAL = "manual", _("Entered by hand")
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    ADVERTISING = "advertising", _("Advertising")
+    COLD_CALL = "cold_call", _("Cold call")
+    PARTNER = "partner", _("Partner")
+    IMPORT = "import", _("Import")
+    OTHER = "other", _("Other")
+
+
+class Lead(Record):
+    """Someone who may become a customer, not yet qualified: a person and the company
+    they named, kept apart from contacts until converted (``sales.leads.lead_convert``).
+
+    ``score`` and ``score_explanation`` are derived by ``sales.scoring`` from the
+    scoring rules and kept up to date; ``routing_rule`` names the rule that chose the
+    owner when the lead was created without one."""
+
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    job_title = models.CharField(_("job title"), max_length=150, blank=True)
+    website = models.URLField(_("website"), max_length=300, blank=True)
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, such as DE.")
+    )
+    source = models.CharField(
+        _("source"), max_length=20, choices=LeadSource.choices, default=LeadSource.MANUAL
+    )
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW
+    )
+    disqualification_reason = models.CharField(
+        _("disqualification reason"), max_length=300, blank=True
+    )
+    score = models.IntegerField(_("score"), default=0, editable=False)
+    score_explanation = models.JSONField(
+        _("score explanation"), default=list, blank=True, editable=False
+    )
+    routing_rule = models.ForeignKey(
+        "sales.RoutingRule",
+        verbose_name=_("routed by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_contacted_at = models.DateTimeField(
+        _("last contacted"), null=True, blank=True, editable=False
+    )
+    next_activity_at = models.DateTimeField(
+        _("next activity"), null=True, blank=True, editable=False
+    )
+    converted_contact = models.ForeignKey(
+        "contacts.Contact",
+        verbose_name=_("converted to contact"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_company = models.ForeignKey(
+        "contacts.Company",
+        verbose_name=_("converted to company"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("converted to deal"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The lead list and its default sort.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="lead_live_created_idx",
+            ),
+            # "Is there already a live lead with this address?" on every form submission.
+            models.Index(
+                fields=["email", "id"], condition=Q(deleted_at__isnull=True), name="lead_email_idx"
+            ),
+            models.Index(fields=["status", "-score", "id"], name="lead_status_score_idx"),
+            models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
+        ]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+
+    def __str__(self) -> str:
+        return (
+            self.full_name
+            or self.email
+            or self.company_name
+            or self.phone
+            or _("Lead %(id)s") % {"id": self.pk}
+        )
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:lead_detail", kwargs={"pk": self.pk})
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_converted(self) -> bool:
+        return self.status == LeadStatus.CONVERTED
+
+    def clean(self) -> None:
+        if not (self.full_name or self.email or self.phone or self.company_name):
+            raise ValidationError(
+                {NON_FIELD_ERRORS: [_("Give the lead a name, an email, a phone or a company.")]}
+            )
+        if self.status == LeadStatus.UNQUALIFIED and not self.disqualification_reason.strip():
+            raise ValidationError(
+                {"disqualification_reason": [_("Say why the lead is not qualified.")]}
+            )
+
+
+class WebForm(TimestampedModel, AuthoredModel):
+    """A form admins design for a website: its answers become leads.
+
+    The public page is ``/f/<public_key>/`` (embeddable in an iframe); the same form
+    takes JSON at ``/api/v1/web-forms/<public_key>/submissions``. Leads it creates go
+    to ``owner``/``team`` when set, else through the routing rules, else to the form's
+    creator."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    public_key = models.CharField(_("public key"), max_length=32, unique=True, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    introduction = models.TextField(_("introduction"), blank=True)
+    submit_label = models.CharField(_("button label"), max_length=50, blank=True)
+    consent_text = models.TextField(
+        _("consent text"),
+        blank=True,
+        help_text=_("When set, the form shows a checkbox with this text."),
+    )
+    consent_required = models.BooleanField(
+        _("consent required"),
+        default=False,
+        help_text=_("The form is refused unless the consent box is ticked."),
+    )
+    thank_you_message = models.TextField(_("thank-you message"), blank=True)
+    redirect_url = models.URLField(
+        _("redirect to"),
+        max_length=500,
+        blank=True,
+        help_text=_("After a successful submission, send the visitor to this page instead."),
+    )
+    source = models.CharField(
+        _("lead source"), max_length=20, choices=LeadSource.choices, default=LeadSource.WEB_FORM
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assign to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rate_limit = models.PositiveSmallIntegerField(
+        _("submissions per minute per address"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("web form")
+        verbose_name_plural = _("web forms")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:webform_edit", kwargs={"pk": self.pk})
+
+    def clean(self) -> None:
+        if self.consent_required and not self.consent_text.strip():
+            raise ValidationError({"consent_text": [_("Write the text the visitor agrees to.")]})
+
+
+class WebFormField(models.Model):
+    """One input of a web form, filling a lead field (``email``) or a lead custom field
+    (``custom.<key>``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="fields")
+    target = models.CharField(_("lead field"), max_length=70)
+    label = models.CharField(_("label"), max_length=200)
+    required = models.BooleanField(_("required"), default=False)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["form", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["form", "target"], name="webformfield_once")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def input_name(self) -> str:
+        """The name of the input on the page and the key in JSON."""
+        return self.target.replace(".", "_")
+
+
+class WebFormSubmission(models.Model):
+    """One accepted answer to a web form, as sent, with the consent shown and given."""
+
+    id = models.BigAutoField(primary_key=True)
+    form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="submissions")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    created_lead = models.BooleanField(default=False)
+    data = models.JSONField(default=dict)
+    consent_given = models.BooleanField(default=False)
+    consent_text = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    page_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "-id"], name="webformsub_lead_idx"),
+            models.Index(fields=["form", "-id"], name="webformsub_form_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} #{self.pk}"
+
+
+class SubmissionCounter(models.Model):
+    """How many submissions one client address sent one form in one minute: the fixed
+    window counters of the public forms' rate limit, one upserted row per window."""
+
+    id = models.BigAutoField(primary_key=True)
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["window_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="submissioncounter_window")
+        ]
+        indexes = [models.Index(fields=["window_start"], name="submissioncounter_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start}: {self.hits}"
+
+
+class RuleOperator(models.TextChoices):
+    EQUALS = "equals", _("equals")
+    CONTAINS = "contains", _("contains")
+    IS_SET = "is_set", _("is set")
+    IS_NOT_SET = "is_not_set", _("is not set")
+
+
+class Engagement(models.TextChoices):
+    ACTIVITY = "activity", _("Each activity logged")
+    EMAIL_REPLY = "email_reply", _("Each email received from the lead")
+    MEETING = "meeting", _("Each meeting")
+    FORM_SUBMISSION = "form_submission", _("Each web form submission")
+
+
+class ScoringRule(TimestampedModel, AuthoredModel):
+    """Points a lead earns: once for an attribute (``field`` ``operator`` ``value``), or
+    for each engagement of a kind, up to ``max_times`` when set."""
+
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+    field = models.CharField(_("lead field"), max_length=70, blank=True)
+    operator = models.CharField(
+        _("condition"), max_length=20, choices=RuleOperator.choices, blank=True
+    )
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    engagement = models.CharField(
+        _("engagement"), max_length=20, choices=Engagement.choices, blank=True
+    )
+    max_times = models.PositiveIntegerField(_("at most (times)"), null=True, blank=True)
+    points = models.IntegerField(
+        _("points"), validators=[MinValueValidator(-1000), MaxValueValidator(1000)]
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("scoring rule")
+        verbose_name_plural = _("scoring rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(TimestampedModel, AuthoredModel):
+    """Who gets a new lead that came without an owner: the first active rule (by
+    ``position``) whose conditions all hold gives it to ``user``, to the next member of
+    ``team`` in turn (``round_robin``), or to ``team``. Conditions left empty hold for
+    every lead."""
+
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    countries = models.JSONField(
+        _("countries"), default=list, blank=True, help_text=_("ISO 3166 codes.")
+    )
+    field = models.CharField(_("lead field"), max_length=70, blank=True)
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assign to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    round_robin = models.BooleanField(
+        _("round robin"), default=False, help_text=_("Each lead to the team's next member.")
+    )
+    # The member who got the rule's last lead: the round robin goes on after them.
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,11 +4,14 @@ from rapport.sales import (
     deal_listing,
     deal_views,
     forecast_views,
+    lead_views,
     order_views,
     pipeline_views,
     quote_views,
     views,
+    webform_views,
 )
+from rapport.sales import lead_settings_views as lead_settings
 
 app_name = "sales"
 
@@ -104,4 +107,49 @@ urlpatterns = [
     path("settings/currencies/rates/new/", views.rate_create, name="rate_create"),
     path("settings/currencies/rates/<int:pk>/delete/", views.rate_delete, name="rate_delete"),
     path("settings/currencies/<str:code>/", views.currency_edit, name="currency_edit"),
+]
+
+urlpatterns += [
+    path("leads/", lead_views.lead_list, name="lead_list"),
+    path("leads/new/", lead_views.lead_create, name="lead_create"),
+    path("leads/<int:pk>/", lead_views.lead_detail, name="lead_detail"),
+    path("leads/<int:pk>/edit/", lead_views.lead_edit, name="lead_edit"),
+    path("leads/<int:pk>/delete/", lead_views.lead_delete, name="lead_delete"),
+    path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
+    path("f/<str:key>/", webform_views.webform_public, name="webform_public"),
+    path("settings/web-forms/", lead_settings.webform_list, name="webform_list"),
+    path("settings/web-forms/new/", lead_settings.webform_create, name="webform_create"),
+    path("settings/web-forms/<int:pk>/", lead_settings.webform_edit, name="webform_edit"),
+    path(
+        "settings/web-forms/<int:pk>/delete/", lead_settings.webform_delete, name="webform_delete"
+    ),
+    path("settings/lead-scoring/", lead_settings.scoring_rule_list, name="scoring_rule_list"),
+    path(
+        "settings/lead-scoring/new/", lead_settings.scoring_rule_create, name="scoring_rule_create"
+    ),
+    path("settings/lead-scoring/rescore/", lead_settings.rescore_leads, name="scoring_rescore"),
+    path(
+        "settings/lead-scoring/<int:pk>/",
+        lead_settings.scoring_rule_edit,
+        name="scoring_rule_edit",
+    ),
+    path(
+        "settings/lead-scoring/<int:pk>/delete/",
+        lead_settings.scoring_rule_delete,
+        name="scoring_rule_delete",
+    ),
+    path("settings/lead-routing/", lead_settings.routing_rule_list, name="routing_rule_list"),
+    path(
+        "settings/lead-routing/new/", lead_settings.routing_rule_create, name="routing_rule_create"
+    ),
+    path(
+        "settings/lead-routing/<int:pk>/",
+        lead_settings.routing_rule_edit,
+        name="routing_rule_edit",
+    ),
+    path(
+        "settings/lead-routing/<int:pk>/delete/",
+        lead_settings.routing_rule_delete,
+        name="routing_rule_delete",
+    ),
 ]
