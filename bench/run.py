@@ -234,11 +234,31 @@ def empty_contacts() -> None:
     from rapport.activities.models import Activity, ActivityLink, MeetingAttendee
     from rapport.contacts.models import Company, Contact
     from rapport.core.models import SearchEntry
-    from rapport.sales.models import Deal, DealContact, DealLineItem, DealStageChange, Quota
+    from rapport.sales.models import (
+        Deal,
+        DealContact,
+        DealLineItem,
+        DealStageChange,
+        IdempotencyKey,
+        Lead,
+        Order,
+        OrderLine,
+        Quota,
+        Quote,
+        QuoteLine,
+        WebFormSubmission,
+    )
     from rapport.tasks.models import Task, TaskLink
 
     # Referring tables first: SQLite checks foreign keys on each DELETE.
     loaded = [
+        WebFormSubmission,
+        Lead,
+        OrderLine,
+        Order,
+        QuoteLine,
+        Quote,
+        IdempotencyKey,
         DealLineItem,
         DealContact,
         DealStageChange,
