@@ -884,7 +884,7 @@ def seed_deals(count: int) -> float:
     sellers, on the companies already built (``sales.deal_demo``, bulk); returns seconds."""
     from rapport.contacts.models import Company
     from rapport.core import bulk
-    from rapport.sales import deal_demo
+    from rapport.sales import board_totals, deal_demo
     from rapport.sales.models import Deal, DealStageChange
 
     started = time.perf_counter()
@@ -896,6 +896,7 @@ def seed_deals(count: int) -> float:
         if made % 100_000 == 0:
             print(f"  {made:,} deals", file=sys.stderr)
     deal_demo.add_quotas(deal_demo.sellers(), seed=1)
+    board_totals.rebuild()
     bulk.analyze(Deal, DealStageChange)
     return time.perf_counter() - started
 

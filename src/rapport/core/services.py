@@ -59,6 +59,28 @@ def on_restore(model: type[RecordT], hook: Callable[[RecordT], None]) -> None:
         hooks.append(hook)
 
 
+# Per record type, what every write of one also keeps up to date in its transaction:
+# ``hook(record, before)`` with the record as written and its field values before the
+# write (``core.audit.snapshot``; ``None`` for a new record).
+_WRITE_HOOKS: dict[type[Record], list[Callable[[Any, Mapping[str, Any] | None], None]]] = {}
+
+
+def on_write(
+    model: type[RecordT], hook: Callable[[RecordT, Mapping[str, Any] | None], None]
+) -> None:
+    """Call ``hook(record, before)`` inside the transaction of every create, update,
+    trash and restore of a record of ``model`` (the deals app: the board's column
+    totals). Register in ``ready``."""
+    hooks = _WRITE_HOOKS.setdefault(model, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def _written(obj: Record, before: Mapping[str, Any] | None) -> None:
+    for hook in _WRITE_HOOKS.get(type(obj), []):
+        hook(obj, before)
+
+
 def event_name(obj: Record, verb: str) -> str:
     return f"{obj._meta.model_name}.{verb}"
 
@@ -120,6 +142,7 @@ def record_create(
         audit_log(actor=actor, action=AuditAction.CREATE, obj=obj, changes=changes)
         emit(event_name(obj, "created"), obj=obj, actor=actor, payload={"fields": sorted(changes)})
         search.index(obj)
+        _written(obj, None)
     return obj
 
 
@@ -151,6 +174,7 @@ def record_update(
         audit_log(actor=actor, action=AuditAction.UPDATE, obj=obj, changes=changes)
         emit(event_name(obj, "updated"), obj=obj, actor=actor, payload={"changes": changes})
         search.index(obj)
+        _written(obj, before)
     return obj
 
 
@@ -161,6 +185,7 @@ def record_delete(obj: RecordT, *, actor: Actor, expected_version: int | None = 
         raise Http404
     with transaction.atomic():
         obj = lock_record(obj, expected_version)
+        before = snapshot(obj)
         obj.deleted_at = timezone.now()
         obj.deleted_by = actor.user
         obj.version += 1
@@ -173,6 +198,7 @@ def record_delete(obj: RecordT, *, actor: Actor, expected_version: int | None = 
         )
         emit(event_name(obj, "deleted"), obj=obj, actor=actor)
         search.index(obj)
+        _written(obj, before)
     return obj
 
 
@@ -185,6 +211,7 @@ def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
         raise ValidationError(_("This record is not in the trash."))
     with transaction.atomic():
         obj = lock_record(obj, None)
+        before = snapshot(obj)
         deleted_at = obj.deleted_at
         obj.deleted_at = None
         obj.deleted_by = None
@@ -201,6 +228,7 @@ def record_restore(obj: RecordT, *, actor: Actor) -> RecordT:
         )
         emit(event_name(obj, "restored"), obj=obj, actor=actor)
         search.index(obj)
+        _written(obj, before)
         for hook in _RESTORE_HOOKS.get(type(obj), []):
             hook(obj)
     return obj

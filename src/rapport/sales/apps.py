@@ -12,10 +12,13 @@ class SalesConfig(AppConfig):
         # global search, the lead rescoring job, the sweeps of web form counters and old
         # idempotency keys; then the handlers that rescore leads when activities change
         # and file emails received from leads on their timelines, the deal table with the
-        # record list machinery, deal stage moves with the timeline, and the deals,
+        # record list machinery, deal stage moves with the timeline, the board's totals kept
+        # with every deal write, and the deals,
         # purchase history and quotes panels of record pages.
         from rapport.core import panels
+        from rapport.core.services import on_write
         from rapport.sales import (  # noqa: F401
+            board_totals,
             deal_listing,
             deal_panels,
             idempotency,
@@ -27,6 +30,7 @@ class SalesConfig(AppConfig):
             timeline,
             webforms,
         )
+        from rapport.sales.models import Deal
         from rapport.sales.order_panels import DEAL_PANEL
         from rapport.sales.order_panels import PANEL as PURCHASES_PANEL
         from rapport.web.navigation import Item, add_item, admins
@@ -35,6 +39,7 @@ class SalesConfig(AppConfig):
         lead_mail.subscribe_all()
         deal_listing.register()
         timeline.register()
+        on_write(Deal, board_totals.on_deal_written)
         panels.register(deal_panels.PANEL)
         panels.register(PURCHASES_PANEL)
         panels.register(DEAL_PANEL)

@@ -4,8 +4,8 @@ Each deal walks its pipeline from the day it was opened: it moves on after a few
 in a stage, or is lost, until it is won, lost or still open today; every step is a
 stage change, so the board, the timeline, forecasts and metrics all have a history to
 show. Rows go in with ``bulk_create`` in batches (the demo's few hundred deals and the
-benchmarks' million alike) and the search index is rebuilt at the end; they are demo
-data, so they carry no audit entries or events.
+benchmarks' million alike) and the search index and the board's totals are rebuilt at
+the end; they are demo data, so they carry no audit entries or events.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from rapport.accounts.models import User
 from rapport.core import search
+from rapport.sales import board_totals
 from rapport.sales.models import (
     Deal,
     DealStageChange,
@@ -230,5 +231,6 @@ def load(*, seed: int, count: int, company_ids: Sequence[int]) -> None:
         return
     for _made in generate(count=count, seed=seed, sellers=people, company_ids=company_ids):
         pass
+    board_totals.rebuild()
     add_quotas(people, seed=seed)
     search.reindex(Deal)

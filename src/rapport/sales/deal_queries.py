@@ -17,10 +17,11 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from rapport.contacts.filtersets import OWNER_SORT, IdsFilter, RecordFilterSet, sort_orders
+from rapport.contacts.filtersets import ME, OWNER_SORT, IdsFilter, RecordFilterSet, sort_orders
 from rapport.contacts.queries import as_query_dict, filtered_records
 from rapport.core.pagination import Page, keyset_page
-from rapport.core.permissions import scope
+from rapport.core.permissions import scope, scope_filter, scope_of
+from rapport.sales import board_totals
 from rapport.sales.models import (
     Currency,
     Deal,
@@ -226,6 +227,46 @@ def currency_places() -> dict[str, int]:
     return dict(Currency.objects.values_list("code", "decimal_places"))
 
 
+def given_filters(filterset: DealFilterSet) -> set[str]:
+    """The filters the request gives a value, read as each one's widget reads it (a
+    range is two boxes, a choice may be repeated)."""
+    given = set()
+    for name, declared in filterset.filters.items():
+        raw = declared.field.widget.value_from_datadict(filterset.data, {}, name)
+        values = raw if isinstance(raw, (list, tuple)) else [raw]
+        if any(value not in (None, "") for value in values):
+            given.add(name)
+    return given
+
+
+# Filters the kept totals can answer: the rest need the deals counted.
+TOTALS_FILTERS = frozenset({"owner", "team"})
+
+
+def _column_totals(
+    user: User, filterset: DealFilterSet, deals: models.QuerySet[Deal], stages: list[Stage]
+) -> dict[int, dict[str, Any]]:
+    """Each open stage's count, amount and weighted amount: from the totals kept by
+    every deal write when the filters allow, else counted from the matching deals."""
+    data = filterset.form.cleaned_data
+    if given_filters(filterset) <= TOTALS_FILTERS:
+        owners = [user.pk if choice == ME else int(choice) for choice in data.get("owner") or []]
+        teams = [team.pk for team in data.get("team") or []]
+        condition = scope_filter(user, scope_of(user, Deal, "view"), Deal)
+        return board_totals.column_totals(condition, stages, owners=owners, teams=teams)
+    return {
+        row["stage_id"]: row
+        for row in deals.filter(stage__in=stages)
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            count=Count("id"),
+            amount=Sum("amount_base"),
+            weighted=Sum(F("amount_base") * F("probability") / 100),
+        )
+    }
+
+
 def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any]) -> Board:
     """The open stages of ``pipeline`` as columns of the deals ``user`` may see that match
     the filters in ``params``: each column's first cards and its count, amount and
@@ -237,17 +278,7 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
     deals = filterset.qs
     stages = list(pipeline.stages.all())
     open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
-    totals = {
-        row["stage_id"]: row
-        for row in deals.filter(stage__in=open_stages)
-        .order_by()
-        .values("stage_id")
-        .annotate(
-            count=Count("id"),
-            amount=Sum("amount_base"),
-            weighted=Sum(F("amount_base") * F("probability") / 100),
-        )
-    }
+    totals = _column_totals(user, filterset, deals, open_stages)
     places = decimal_places(base_currency())
     currency_decimals = currency_places()
     columns = []

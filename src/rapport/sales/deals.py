@@ -30,6 +30,7 @@ from rapport.core.audit import audit_log
 from rapport.core.events import emit
 from rapport.core.models import AuditAction
 from rapport.core.permissions import require, scope
+from rapport.sales import board_totals
 from rapport.sales.documents import build_lines
 from rapport.sales.models import (
     PRICE_DECIMALS,
@@ -343,6 +344,7 @@ def follow_stage_probability(stage: Stage) -> None:
     Deal.all_objects.filter(stage=stage, probability_is_set=False).update(
         probability=stage.probability
     )
+    board_totals.rebuild([stage])
 
 
 # People involved
@@ -416,10 +418,11 @@ def _replace_items(deal: Deal, items: list[DealLineItem], actor: Actor) -> None:
     if items:
         net = totals(items, decimal_places(deal.currency_id)).net
         if net != deal.amount:
-            Deal.all_objects.filter(pk=deal.pk).update(amount=net)
+            before = board_totals.share_of(deal)
             deal.amount = net
             _amount_in_base(deal)
-            Deal.all_objects.filter(pk=deal.pk).update(amount_base=deal.amount_base)
+            Deal.all_objects.filter(pk=deal.pk).update(amount=net, amount_base=deal.amount_base)
+            board_totals.move(before, board_totals.share_of(deal))
 
 
 def deal_set_line_items(

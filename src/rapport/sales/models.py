@@ -566,6 +566,32 @@ class DealStageChange(models.Model):
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
 
 
+class DealStageTotal(models.Model):
+    """The open deals of one stage, owner and team counted and summed, kept by every
+    write of a deal (``sales.board_totals``), so the board's column totals read a few
+    rows instead of every deal of the pipeline. Owner and team are plain ids, 0 for
+    none, so a row's key never holds a NULL and a removed user leaves the sums intact."""
+
+    id = models.BigAutoField(primary_key=True)
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    owner_id = models.BigIntegerField(default=0)
+    team_id = models.BigIntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=28, decimal_places=PRICE_DECIMALS, default=0)
+    # Each deal's amount times its probability / 100, kept exact.
+    weighted = models.DecimalField(max_digits=30, decimal_places=PRICE_DECIMALS + 2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "owner_id", "team_id"], name="dealstagetotal_one_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}/{self.owner_id}/{self.team_id}: {self.count}"
+
+
 class DealLineItem(models.Model):
     """A product (or a free-text item) on a deal, at a price, with discount and tax.
     Totals are computed by ``sales.pricing``; the deal's amount is the items' net total

@@ -369,3 +369,69 @@ def test_saved_views_of_deals_open_on_the_board(alice_client, as_alice, alice, p
     opened = alice_client.get(link)
     assert opened.status_code == 200 and opened.context["board"].count == 1
     assert view.pk
+
+
+def live_totals(pipeline: Pipeline) -> dict[int, tuple[int, Decimal, Decimal]]:
+    """Each open stage's count, amount and weighted amount counted from the deals."""
+    from django.db.models import Count, F, Sum
+
+    rows = (
+        Deal.objects.filter(stage__pipeline=pipeline, status="open")
+        .values("stage_id")
+        .annotate(
+            n=Count("id"), a=Sum("amount_base"), w=Sum(F("amount_base") * F("probability") / 100)
+        )
+    )
+    return {row["stage_id"]: (row["n"], Decimal(row["a"]), Decimal(row["w"])) for row in rows}
+
+
+def kept_totals(pipeline: Pipeline) -> dict[int, tuple[int, Decimal, Decimal]]:
+    from rapport.sales.models import DealStageTotal
+
+    kept = {}
+    for row in DealStageTotal.objects.filter(stage__pipeline=pipeline, count__gt=0):
+        count, amount, weighted = kept.get(row.stage_id, (0, Decimal(0), Decimal(0)))
+        kept[row.stage_id] = (count + row.count, amount + row.amount, weighted + row.weighted)
+    return kept
+
+
+def test_the_kept_column_totals_follow_every_kind_of_write(
+    as_alice, as_admin, alice, bob, pipeline
+):
+    from rapport.core import services as records
+    from rapport.sales import pipelines
+
+    first = make_deal(as_alice, "One", amount="100")
+    second = make_deal(as_alice, "Two", amount="250", stage=stage(pipeline, "Proposal").pk)
+    third = make_deal(as_alice, "Three", amount="75.5")
+    deals.deal_move(first, actor=as_alice, stage=stage(pipeline, "Negotiation"))
+    deals.deal_update(second, actor=as_alice, values={"probability": 90})
+    deals.deal_set_line_items(
+        third, actor=as_alice, items=[{"name": "Seats", "quantity": 4, "unit_price": "30"}]
+    )
+    records.record_update(Deal.objects.get(pk=second.pk), actor=as_admin, values={"owner": bob})
+    deals.deal_close(Deal.objects.get(pk=first.pk), actor=as_alice, won=True)
+    gone = deals.deal_delete(Deal.objects.get(pk=third.pk), actor=as_alice)
+    assert kept_totals(pipeline) == live_totals(pipeline)
+    records.record_restore(gone, actor=as_admin)
+    pipelines.stage_update(
+        stage(pipeline, "Qualification"), actor=as_admin, values={"probability": 20}
+    )
+    assert kept_totals(pipeline) == live_totals(pipeline)
+
+
+def test_the_board_reads_the_kept_totals_and_counts_when_filtered(
+    alice_client, as_alice, alice, bob, pipeline, django_assert_max_num_queries
+):
+    from rapport.core.actors import Actor
+    from rapport.core.models import Source
+
+    make_deal(as_alice, "Mine", amount="100")
+    make_deal(Actor(user=bob, source=Source.UI), "Bob's", amount="50")
+    url = reverse("sales:board", args=[pipeline.pk])
+    board = alice_client.get(url).context["board"]
+    assert (board.count, board.amount) == (2, Decimal("150"))
+    mine = alice_client.get(url, {"owner": "me"}).context["board"]
+    assert (mine.count, mine.amount) == (1, Decimal("100"))
+    searched = alice_client.get(url, {"q": "bob"}).context["board"]
+    assert searched.count == 1 and searched.columns[0].cards[0].name == "Bob's"
