@@ -3,9 +3,10 @@
 Each deal walks its pipeline from the day it was opened: it moves on after a few days
 in a stage, or is lost, until it is won, lost or still open today; every step is a
 stage change, so the board, the timeline, forecasts and metrics all have a history to
-show. Rows go in with ``bulk_create`` in batches (the demo's few hundred deals and the
-benchmarks' million alike) and the search index and the board's totals are rebuilt at
-the end; they are demo data, so they carry no audit entries or events.
+show. Rows go in through ``core.bulk`` in batches, COPY on PostgreSQL (the demo's few
+hundred deals and the benchmarks' million alike), and the search index and the board's
+totals are rebuilt at the end; they are demo data, so they carry no audit entries or
+events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.accounts.models import User
-from rapport.core import search
+from rapport.core import bulk, search
 from rapport.sales import board_totals
 from rapport.sales.models import (
     Deal,
@@ -168,22 +169,32 @@ def generate(
                 )
             )
         with transaction.atomic():
-            deals = Deal.objects.bulk_create([deal for deal, _moves in built])
-            DealStageChange.objects.bulk_create(
-                [
-                    DealStageChange(
-                        deal=deal,
-                        from_stage=before,
-                        to_stage=after,
-                        at=at,
-                        actor_id=deal.owner_id,
-                    )
-                    for deal, (_built, moves) in zip(deals, built, strict=True)
-                    for before, after, at in moves
-                ]
-            )
+            _insert(built)
         made += size
         yield made
+    bulk.reset_sequences(Deal, DealStageChange)
+
+
+def _insert(built: list[tuple[Deal, list[tuple[Stage | None, Stage, datetime.datetime]]]]) -> None:
+    """Write a batch of deals and their stage changes (COPY on PostgreSQL)."""
+    fields = [field.attname for field in Deal._meta.concrete_fields]
+    deals, changes = [], []
+    for pk, (deal, moves) in zip(bulk.reserve_ids(Deal, len(built)), built, strict=True):
+        deal.pk = pk
+        deal.updated_at = deal.stage_entered_at
+        deals.append({name: getattr(deal, name) for name in fields})
+        changes += [
+            {
+                "deal_id": pk,
+                "from_stage_id": before.pk if before else None,
+                "to_stage_id": after.pk,
+                "at": at,
+                "actor_id": deal.owner_id,
+            }
+            for before, after, at in moves
+        ]
+    bulk.insert(Deal, deals)
+    bulk.insert(DealStageChange, changes)
 
 
 def sellers() -> list[Seller]:
