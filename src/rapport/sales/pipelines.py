@@ -13,16 +13,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rapport.core.actors import Actor
-from rapport.core.audit import diff, snapshot
-from rapport.core.models import AuditAction
+from rapport.core.audit import snapshot
 from rapport.core.permissions import require_admin
 from rapport.sales.models import LostReason, Pipeline, Stage, StageKind
-from rapport.sales.services import _announce, _only
+from rapport.sales.settings_rows import cleaned, delete_setting, next_position, save_setting
 
 PIPELINE_FIELDS = frozenset({"name", "position", "active", "is_default"})
 STAGE_FIELDS = frozenset({"name", "probability", "position"})
@@ -37,36 +35,13 @@ DEFAULT_OPEN_STAGES = (
 )
 
 
-def _cleaned(values: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
-    values = _only(values, allowed)
-    return {
-        key: value.strip() if isinstance(value, str) else value for key, value in values.items()
-    }
-
-
-def _save_new(obj: Any, *, actor: Actor, event: str) -> None:
-    obj.full_clean()
-    obj.save()
-    _announce(
-        obj, actor=actor, action=AuditAction.CREATE, event=event, changes=diff({}, snapshot(obj))
-    )
-
-
-def _save_changes(obj: Any, before: dict[str, Any], *, actor: Actor, event: str) -> None:
-    obj.full_clean()
-    changes = diff(before, snapshot(obj))
-    if changes:
-        obj.save()
-        _announce(obj, actor=actor, action=AuditAction.UPDATE, event=event, changes=changes)
-
-
 def _make_only_default(pipeline: Pipeline, actor: Actor) -> None:
     for other in (
         Pipeline.objects.select_for_update().filter(is_default=True).exclude(pk=pipeline.pk)
     ):
         before = snapshot(other)
         other.is_default = False
-        _save_changes(other, before, actor=actor, event="pipeline.updated")
+        save_setting(other, before, actor=actor)
 
 
 def pipeline_create(
@@ -79,7 +54,7 @@ def pipeline_create(
     four when none are given — and its won and lost stages. The first pipeline is the
     default."""
     require_admin(actor.user)
-    values = _cleaned(values, PIPELINE_FIELDS)
+    values = cleaned(values, PIPELINE_FIELDS)
     stages = (
         list(open_stages)
         if open_stages is not None
@@ -92,10 +67,10 @@ def pipeline_create(
         if not Pipeline.objects.exists():
             pipeline.is_default = True
         if "position" not in values:
-            pipeline.position = (Pipeline.objects.aggregate(last=Max("position"))["last"] or 0) + 1
+            pipeline.position = next_position(Pipeline)
         if pipeline.is_default:
             _make_only_default(pipeline, actor)
-        _save_new(pipeline, actor=actor, event="pipeline.created")
+        save_setting(pipeline, None, actor=actor)
         closing = [(_("Won"), 100, StageKind.WON), (_("Lost"), 0, StageKind.LOST)]
         for position, (name, probability, kind) in enumerate(
             [*((name, probability, StageKind.OPEN) for name, probability in stages), *closing],
@@ -109,7 +84,7 @@ def pipeline_create(
                 position=position,
             )
             try:
-                _save_new(stage, actor=actor, event="stage.created")
+                save_setting(stage, None, actor=actor)
             except ValidationError as error:
                 raise ValidationError(
                     {
@@ -124,7 +99,7 @@ def pipeline_update(pipeline: Pipeline, *, actor: Actor, values: Mapping[str, An
     """Rename, reorder, (de)activate or make default a pipeline. The default stays
     active; deals keep their pipeline when it is deactivated."""
     require_admin(actor.user)
-    values = _cleaned(values, PIPELINE_FIELDS)
+    values = cleaned(values, PIPELINE_FIELDS)
     with transaction.atomic():
         pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
         before = snapshot(pipeline)
@@ -136,7 +111,7 @@ def pipeline_update(pipeline: Pipeline, *, actor: Actor, values: Mapping[str, An
             raise ValidationError({"active": [_("The default pipeline stays active.")]})
         if pipeline.is_default and not before["is_default"]:
             _make_only_default(pipeline, actor)
-        _save_changes(pipeline, before, actor=actor, event="pipeline.updated")
+        save_setting(pipeline, before, actor=actor)
     return pipeline
 
 
@@ -166,7 +141,7 @@ def stage_create(
             kind=StageKind.OPEN,
             position=position,
         )
-        _save_new(stage, actor=actor, event="stage.created")
+        save_setting(stage, None, actor=actor)
     return stage
 
 
@@ -176,13 +151,13 @@ def stage_update(stage: Stage, *, actor: Actor, values: Mapping[str, Any]) -> St
     from rapport.sales.deals import follow_stage_probability
 
     require_admin(actor.user)
-    values = _cleaned(values, STAGE_FIELDS)
+    values = cleaned(values, STAGE_FIELDS)
     with transaction.atomic():
         stage = Stage.objects.select_for_update().get(pk=stage.pk)
         before = snapshot(stage)
         for name, value in values.items():
             setattr(stage, name, value)
-        _save_changes(stage, before, actor=actor, event="stage.updated")
+        save_setting(stage, before, actor=actor)
         if stage.probability != before["probability"]:
             follow_stage_probability(stage)
     return stage
@@ -208,7 +183,7 @@ def stages_reorder(pipeline: Pipeline, *, actor: Actor, stage_ids: Sequence[int]
             if stage.position != position:
                 before = snapshot(stage)
                 stage.position = position
-                _save_changes(stage, before, actor=actor, event="stage.updated")
+                save_setting(stage, before, actor=actor)
 
 
 def stage_delete(stage: Stage, *, actor: Actor) -> None:
@@ -228,22 +203,15 @@ def stage_delete(stage: Stage, *, actor: Actor) -> None:
             raise ValidationError(
                 {"stage": [_("Deals are or were in this stage: rename it rather than delete it.")]}
             )
-        _announce(
-            stage,
-            actor=actor,
-            action=AuditAction.PURGE,
-            event="stage.deleted",
-            changes=diff(snapshot(stage), {}),
-        )
-        stage.delete()
+        delete_setting(stage, actor=actor)
 
 
 def lost_reason_create(*, actor: Actor, values: Mapping[str, Any]) -> LostReason:
     require_admin(actor.user)
-    values = _cleaned(values, LOST_REASON_FIELDS)
+    values = cleaned(values, LOST_REASON_FIELDS)
     with transaction.atomic():
         reason = LostReason(**values)
-        _save_new(reason, actor=actor, event="lostreason.created")
+        save_setting(reason, None, actor=actor)
     return reason
 
 
@@ -252,11 +220,11 @@ def lost_reason_update(
 ) -> LostReason:
     """Rename, reorder or retire a lost reason; deals lost for it keep it."""
     require_admin(actor.user)
-    values = _cleaned(values, LOST_REASON_FIELDS)
+    values = cleaned(values, LOST_REASON_FIELDS)
     with transaction.atomic():
         reason = LostReason.objects.select_for_update().get(pk=reason.pk)
         before = snapshot(reason)
         for name, value in values.items():
             setattr(reason, name, value)
-        _save_changes(reason, before, actor=actor, event="lostreason.updated")
+        save_setting(reason, before, actor=actor)
     return reason

@@ -21,18 +21,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import Team, User
 from rapport.core.actors import Actor
-from rapport.core.audit import diff, snapshot
-from rapport.core.models import AuditAction
+from rapport.core.audit import snapshot
 from rapport.core.permissions import require_admin
 from rapport.sales.lead_fields import COUNTRY_CODES, validate_target
 from rapport.sales.models import Lead, RoutingRule, RuleOperator
 from rapport.sales.scoring import attribute_matches
-from rapport.sales.services import _announce, _only
+from rapport.sales.settings_rows import cleaned, delete_setting, next_position, save_setting
 
 RULE_FIELDS = frozenset(
     {"name", "active", "position", "countries", "field", "value", "user", "team", "round_robin"}
@@ -118,31 +116,14 @@ def _check(rule: RoutingRule) -> None:
 
 
 def _cleaned(values: Mapping[str, Any]) -> dict[str, Any]:
-    values = _only(values, RULE_FIELDS)
-    values = {
-        key: value.strip() if isinstance(value, str) else value for key, value in values.items()
-    }
+    values = cleaned(values, RULE_FIELDS)
     if "countries" in values:
         values["countries"] = _clean_countries(values["countries"])
     return values
 
 
 def _save(rule: RoutingRule, before: dict[str, Any] | None, actor: Actor) -> None:
-    rule.full_clean()
-    _check(rule)
-    changes = diff(before or {}, snapshot(rule))
-    if before is not None and not changes:
-        return
-    rule.updated_by = actor.user
-    rule.save()
-    creating = before is None
-    _announce(
-        rule,
-        actor=actor,
-        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-        event="routingrule.created" if creating else "routingrule.updated",
-        changes=changes,
-    )
+    save_setting(rule, before, actor=actor, check=_check)
 
 
 def routing_rule_create(*, actor: Actor, values: Mapping[str, Any]) -> RoutingRule:
@@ -152,7 +133,7 @@ def routing_rule_create(*, actor: Actor, values: Mapping[str, Any]) -> RoutingRu
     with transaction.atomic():
         rule = RoutingRule(**values, created_by=actor.user)
         if "position" not in values:
-            rule.position = (RoutingRule.objects.aggregate(last=Max("position"))["last"] or 0) + 1
+            rule.position = next_position(RoutingRule)
         _save(rule, None, actor)
     return rule
 
@@ -175,11 +156,4 @@ def routing_rule_delete(rule: RoutingRule, *, actor: Actor) -> None:
     """Remove a rule; the leads it routed keep their owners (and forget the rule)."""
     require_admin(actor.user)
     with transaction.atomic():
-        _announce(
-            rule,
-            actor=actor,
-            action=AuditAction.PURGE,
-            event="routingrule.deleted",
-            changes=diff(snapshot(rule), {}),
-        )
-        rule.delete()
+        delete_setting(rule, actor=actor)

@@ -22,16 +22,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.activities.models import ActivityKind, ActivityLink, Direction
 from rapport.core.actors import Actor
-from rapport.core.audit import diff, snapshot
+from rapport.core.audit import snapshot
 from rapport.core.events import subscribe
 from rapport.core.jobs import Progress, job_handler, job_start
-from rapport.core.models import AuditAction, Job, JobStatus, OutboxEvent
+from rapport.core.models import Job, JobStatus, OutboxEvent
 from rapport.core.permissions import require_admin
 from rapport.sales.lead_fields import field_value, validate_target
 from rapport.sales.models import (
@@ -41,7 +41,7 @@ from rapport.sales.models import (
     ScoringRule,
     WebFormSubmission,
 )
-from rapport.sales.services import _announce, _only
+from rapport.sales.settings_rows import cleaned, delete_setting, next_position, save_setting
 
 LEAD_TYPE = "sales.lead"
 RULE_FIELDS = frozenset(
@@ -219,40 +219,19 @@ def _check_rule(rule: ScoringRule) -> None:
         raise ValidationError(errors)
 
 
-def _cleaned(values: Mapping[str, Any]) -> dict[str, Any]:
-    values = _only(values, RULE_FIELDS)
-    return {
-        key: value.strip() if isinstance(value, str) else value for key, value in values.items()
-    }
-
-
 def _save(rule: ScoringRule, before: dict[str, Any] | None, actor: Actor) -> None:
-    rule.full_clean()
-    _check_rule(rule)
-    changes = diff(before or {}, snapshot(rule))
-    if before is not None and not changes:
-        return
-    rule.updated_by = actor.user
-    rule.save()
-    creating = before is None
-    _announce(
-        rule,
-        actor=actor,
-        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-        event="scoringrule.created" if creating else "scoringrule.updated",
-        changes=changes,
-    )
-    rescore_all(actor=actor)
+    if save_setting(rule, before, actor=actor, check=_check_rule):
+        rescore_all(actor=actor)
 
 
 def scoring_rule_create(*, actor: Actor, values: Mapping[str, Any]) -> ScoringRule:
     """Add a scoring rule (admins); every lead is rescored in the background."""
     require_admin(actor.user)
-    values = _cleaned(values)
+    values = cleaned(values, RULE_FIELDS)
     with transaction.atomic():
         rule = ScoringRule(**values, created_by=actor.user)
         if "position" not in values:
-            rule.position = (ScoringRule.objects.aggregate(last=Max("position"))["last"] or 0) + 1
+            rule.position = next_position(ScoringRule)
         _save(rule, None, actor)
     return rule
 
@@ -261,7 +240,7 @@ def scoring_rule_update(
     rule: ScoringRule, *, actor: Actor, values: Mapping[str, Any]
 ) -> ScoringRule:
     require_admin(actor.user)
-    values = _cleaned(values)
+    values = cleaned(values, RULE_FIELDS)
     with transaction.atomic():
         rule = ScoringRule.objects.select_for_update().get(pk=rule.pk)
         before = snapshot(rule)
@@ -274,14 +253,7 @@ def scoring_rule_update(
 def scoring_rule_delete(rule: ScoringRule, *, actor: Actor) -> None:
     require_admin(actor.user)
     with transaction.atomic():
-        _announce(
-            rule,
-            actor=actor,
-            action=AuditAction.PURGE,
-            event="scoringrule.deleted",
-            changes=diff(snapshot(rule), {}),
-        )
-        rule.delete()
+        delete_setting(rule, actor=actor)
         rescore_all(actor=actor)
 
 
