@@ -39,6 +39,7 @@ TAX_DECIMALS = 3
 TAX_RATE_MAX = Decimal(100)
 DUPLICATE_SKU = "duplicate_sku"
 TAKEN_SKU_MESSAGE = _("A live product already has this SKU.")
+LINE_QUANTITY_MAX = 1_000_000
 
 currency_code_validator = RegexValidator(
     r"^[A-Z]{3}\Z", _("Enter a three-letter ISO 4217 code in capitals, such as EUR.")
@@ -592,13 +593,11 @@ class DealStageTotal(models.Model):
         return f"{self.stage_id}/{self.owner_id}/{self.team_id}: {self.count}"
 
 
-class DealLineItem(models.Model):
-    """A product (or a free-text item) on a deal, at a price, with discount and tax.
-    Totals are computed by ``sales.pricing``; the deal's amount is the items' net total
-    while it has items."""
+class PricedItem(models.Model):
+    """A product (or a free-text item) at a price, with discount and tax: what a deal's
+    line items and the lines of quotes and orders have in common."""
 
     id = models.BigAutoField(primary_key=True)
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="line_items")
     product = models.ForeignKey(
         Product,
         verbose_name=_("product"),
@@ -608,7 +607,11 @@ class DealLineItem(models.Model):
         related_name="+",
     )
     name = models.CharField(_("item"), max_length=200)
-    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    quantity = models.PositiveIntegerField(
+        _("quantity"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(LINE_QUANTITY_MAX)],
+    )
     unit_price = models.DecimalField(
         _("unit price"),
         max_digits=PRICE_DIGITS,
@@ -630,6 +633,16 @@ class DealLineItem(models.Model):
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TAX_RATE_MAX)],
     )
     position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DealLineItem(PricedItem):
+    """A line item of a deal. Totals are computed by ``sales.pricing``; the deal's amount
+    is the items' net total while it has items."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="line_items")
 
     class Meta:
         ordering = ["deal", "position", "id"]
@@ -680,7 +693,6 @@ class Quota(TimestampedModel, AuthoredModel):
 
 # Orders and quotes: numbering and priced lines
 
-LINE_QUANTITY_MAX = 1_000_000
 NUMBER_MAX_LENGTH = 20
 
 
@@ -699,45 +711,10 @@ class NumberSequence(models.Model):
         return f"{self.name}: {self.last}"
 
 
-class PricedLine(models.Model):
+class PricedLine(PricedItem):
     """A product (or a free-text item) at a price, with discount and tax, and its totals
     as ``sales.pricing`` computed them in the document's currency when it was written."""
 
-    id = models.BigAutoField(primary_key=True)
-    product = models.ForeignKey(
-        Product,
-        verbose_name=_("product"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    name = models.CharField(_("item"), max_length=200)
-    quantity = models.PositiveIntegerField(
-        _("quantity"),
-        default=1,
-        validators=[MinValueValidator(1), MaxValueValidator(LINE_QUANTITY_MAX)],
-    )
-    unit_price = models.DecimalField(
-        _("unit price"),
-        max_digits=PRICE_DIGITS,
-        decimal_places=PRICE_DECIMALS,
-        validators=[MinValueValidator(Decimal(0))],
-    )
-    discount_percent = models.DecimalField(
-        _("discount %"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal(0),
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-    )
-    tax_rate = models.DecimalField(
-        _("tax rate"),
-        max_digits=6,
-        decimal_places=TAX_DECIMALS,
-        default=Decimal(0),
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TAX_RATE_MAX)],
-    )
     net_amount = models.DecimalField(
         _("net"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
     )
@@ -747,7 +724,6 @@ class PricedLine(models.Model):
     total_amount = models.DecimalField(
         _("total"), max_digits=PRICE_DIGITS, decimal_places=PRICE_DECIMALS, default=Decimal(0)
     )
-    position = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True
