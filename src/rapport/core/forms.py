@@ -1,20 +1,25 @@
-"""Forms of the core pages: custom field definitions and the audit browser's filters."""
+"""Forms of the core pages (custom field definitions, the audit browser's filters) and how
+every page shows a service's refusal on its form."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.accounts.models import User
+from rapport.core.exceptions import VersionConflict
 from rapport.core.models import AuditAction, CustomFieldDefinition, FieldType, Source
 from rapport.core.registry import record_models
 
+T = TypeVar("T")
 NUMBER_RULES = ("min", "max")
 TEXT_RULES = ("min_length", "max_length", "pattern")
 
@@ -30,6 +35,21 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
         field = name.replace(".", "_")
         for message in messages:
             form.add_error(field if field in form.fields else None, message)
+
+
+def call_service(
+    form: forms.Form, call: Callable[[], T], *, conflict: str | Promise = ""
+) -> T | None:
+    """``call()`` a service for a bound, valid form: its answer, or ``None`` when it
+    refused, its reasons shown on the form (``apply_service_errors``) and a stale
+    version as ``conflict``, the page's "someone else changed it" message."""
+    try:
+        return call()
+    except VersionConflict:
+        form.add_error(None, conflict or _("Someone else changed this since you opened it."))
+    except ValidationError as error:
+        apply_service_errors(form, error)
+    return None
 
 
 def record_type_choices() -> list[tuple[int, str]]:

@@ -24,7 +24,7 @@ from rapport.core import savedviews
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import apply_service_errors
+from rapport.core.forms import call_service
 from rapport.core.permissions import can, can_create
 from rapport.sales import deal_queries, deals
 from rapport.sales.deal_forms import (
@@ -246,13 +246,13 @@ def deal_create(request: HttpRequest) -> HttpResponse:
     if not form.initial.get("pipeline") and default_pipeline():
         form.initial["pipeline"] = default_pipeline().pk
     if request.method == "POST" and form.is_valid():
-        try:
-            deal = deals.deal_create(
+        deal = call_service(
+            form,
+            lambda: deals.deal_create(
                 actor=Actor.for_request(request), values=form.values(), custom=form.custom()
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+            ),
+        )
+        if deal is not None:
             messages.success(request, _("Deal created."))
             return redirect(deal)
     return render(request, "sales/deals/form.html", {"form": form, "deal": None})
@@ -263,21 +263,20 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _visible(request, pk, "edit")
     form = DealForm(request.POST or None, deal=deal, companies=visible_companies(request.user))
     if request.method == "POST" and form.is_valid():
-        try:
-            deal = deals.deal_update(
+        saved = call_service(
+            form,
+            lambda: deals.deal_update(
                 deal,
                 actor=Actor.for_request(request),
                 values=form.values(),
                 custom=form.custom(),
                 expected_version=form.cleaned_data.get("version"),
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except VersionConflict:
-            form.add_error(None, CONFLICT_MESSAGE)
-        else:
+            ),
+            conflict=CONFLICT_MESSAGE,
+        )
+        if saved is not None:
             messages.success(request, _("Deal saved."))
-            return redirect(deal)
+            return redirect(saved)
     return render(request, "sales/deals/form.html", {"form": form, "deal": deal})
 
 
@@ -310,20 +309,19 @@ def deal_lost(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _visible(request, pk, "edit")
     form = LostForm(request.POST or None, initial={"version": deal.version})
     if request.method == "POST" and form.is_valid():
-        try:
-            deals.deal_close(
+        closed = call_service(
+            form,
+            lambda: deals.deal_close(
                 deal,
                 actor=Actor.for_request(request),
                 won=False,
                 lost_reason=form.cleaned_data["lost_reason"],
                 lost_note=form.cleaned_data["lost_note"],
                 expected_version=form.cleaned_data.get("version"),
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except VersionConflict:
-            form.add_error(None, CONFLICT_MESSAGE)
-        else:
+            ),
+            conflict=CONFLICT_MESSAGE,
+        )
+        if closed is not None:
             messages.success(request, _("Deal marked lost."))
             return redirect(_back_to(request, deal))
     next_url = request.POST.get("next") or request.GET.get("next") or ""

@@ -17,7 +17,7 @@ from rapport.contacts.columns import plain
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import apply_service_errors
+from rapport.core.forms import apply_service_errors, call_service
 from rapport.core.pagination import keyset_page
 from rapport.core.permissions import can, can_create, get_visible_or_404
 from rapport.sales import lead_queries, leads
@@ -107,13 +107,13 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = LeadForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            lead = leads.lead_create(
+        lead = call_service(
+            form,
+            lambda: leads.lead_create(
                 actor=Actor.for_request(request), values=form.values(), custom=form.custom()
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+            ),
+        )
+        if lead is not None:
             messages.success(request, _("Lead created."))
             return redirect(lead)
     return render(request, "sales/leads/lead_form.html", {"form": form, "lead": None})
@@ -129,21 +129,20 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(lead)
     form = LeadForm(request.POST or None, lead=lead)
     if request.method == "POST" and form.is_valid():
-        try:
-            lead = leads.lead_update(
+        saved = call_service(
+            form,
+            lambda: leads.lead_update(
                 lead,
                 actor=Actor.for_request(request),
                 values=form.values(),
                 custom=form.custom(),
                 expected_version=form.cleaned_data.get("version"),
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except VersionConflict:
-            form.add_error(None, CONFLICT_MESSAGE)
-        else:
+            ),
+            conflict=CONFLICT_MESSAGE,
+        )
+        if saved is not None:
             messages.success(request, _("Lead saved."))
-            return redirect(lead)
+            return redirect(saved)
     return render(request, "sales/leads/lead_form.html", {"form": form, "lead": lead})
 
 

@@ -20,8 +20,7 @@ from django.views.decorators.http import require_POST
 from rapport.contacts.columns import plain
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
-from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import apply_service_errors
+from rapport.core.forms import apply_service_errors, call_service
 from rapport.core.pagination import keyset_page
 from rapport.core.permissions import can, can_create, get_visible_or_404
 from rapport.sales import queries, services
@@ -123,13 +122,13 @@ def product_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            product = services.product_create(
+        product = call_service(
+            form,
+            lambda: services.product_create(
                 actor=Actor.for_request(request), values=form.values(), custom=form.custom()
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+            ),
+        )
+        if product is not None:
             messages.success(request, _("Product created."))
             return redirect(product)
     return render(request, "sales/product_form.html", {"form": form, "product": None})
@@ -142,21 +141,20 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     form = ProductForm(request.POST or None, product=product)
     if request.method == "POST" and form.is_valid():
-        try:
-            product = services.product_update(
+        saved = call_service(
+            form,
+            lambda: services.product_update(
                 product,
                 actor=Actor.for_request(request),
                 values=form.values(),
                 custom=form.custom(),
                 expected_version=form.cleaned_data.get("version"),
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except VersionConflict:
-            form.add_error(None, CONFLICT_MESSAGE)
-        else:
+            ),
+            conflict=CONFLICT_MESSAGE,
+        )
+        if saved is not None:
             messages.success(request, _("Product saved."))
-            return redirect(product)
+            return redirect(saved)
     return render(request, "sales/product_form.html", {"form": form, "product": product})
 
 
@@ -166,24 +164,23 @@ def product_adjust_stock(request: HttpRequest, pk: int) -> HttpResponse:
     product = _visible(request, pk)
     form = StockAdjustmentForm(request.POST)
     if form.is_valid():
-        try:
-            product = services.product_adjust_stock(
+        adjusted = call_service(
+            form,
+            lambda: services.product_adjust_stock(
                 product,
                 actor=Actor.for_request(request),
                 change=form.cleaned_data["change"],
                 reason=form.cleaned_data["reason"],
                 expected_version=form.cleaned_data.get("version"),
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except VersionConflict:
-            form.add_error(None, CONFLICT_MESSAGE)
-        else:
+            ),
+            conflict=CONFLICT_MESSAGE,
+        )
+        if adjusted is not None:
             messages.success(
                 request,
-                _("Stock on hand is now %(count)d.") % {"count": product.stock_on_hand},
+                _("Stock on hand is now %(count)d.") % {"count": adjusted.stock_on_hand},
             )
-            return redirect(product)
+            return redirect(adjusted)
     return _detail(request, product, stock_form=form)
 
 
