@@ -988,7 +988,8 @@ def bench_deals(count: int, repeat: int) -> list[dict]:
                 count,
                 best_of(repeat, action),
                 board_ceiling,
-                "ceiling: each stage's first 51 cards and the grouped totals, by hand",
+                "ceiling: each stage's first 51 cards and its totals counted over the deals, "
+                "by hand (the board reads the totals kept by every deal write)",
             )
         )
     period_ceiling = best_of(repeat, raw_periods)

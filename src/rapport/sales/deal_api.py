@@ -448,4 +448,8 @@ def sales_metrics(request: HttpRequest, params: Query[MetricsParams]) -> dict[st
             _outcome(rep.outcome) | {"owner": rep.user.pk if rep.user else None}
             for rep in result.reps
         ],
+        "teams": [
+            _outcome(row.outcome) | {"team": row.team.pk if row.team else None}
+            for row in result.teams
+        ],
     }

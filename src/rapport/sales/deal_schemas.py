@@ -290,6 +290,10 @@ class RepOutcomeOut(OutcomeOut):
     owner: int | None
 
 
+class TeamOutcomeOut(OutcomeOut):
+    team: int | None
+
+
 class ConversionOut(Schema):
     stage: int
     stage_name: str
@@ -310,3 +314,4 @@ class MetricsOut(Schema):
     conversions: list[ConversionOut]
     by_period: list[PeriodOutcomeOut]
     reps: list[RepOutcomeOut]
+    teams: list[TeamOutcomeOut]

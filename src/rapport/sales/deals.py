@@ -257,6 +257,11 @@ def deal_create(
     """Open a deal in ``values['pipeline']`` (the default pipeline otherwise) at its
     ``stage`` (the first open stage otherwise), in the base currency unless told."""
     draft = Deal()
+    values = dict(values)
+    if "team" not in values:
+        # Counted with the owner's team (forecasts and metrics by team) unless told.
+        owner = values.get("owner") or actor.user
+        values["team"] = owner.teams.order_by("name").first() if owner is not None else None
     prepared = _prepared(draft, values, actor)
     people = _participants(contacts, actor)
     currency = prepared["currency"].code

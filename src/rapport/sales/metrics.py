@@ -76,6 +76,12 @@ class RepOutcome:
     outcome: Outcome
 
 
+@dataclass
+class TeamOutcome:
+    team: Team | None
+    outcome: Outcome
+
+
 @dataclass(frozen=True)
 class Conversion:
     stage: Stage
@@ -98,6 +104,7 @@ class Metrics:
     pipeline: Pipeline | None
     conversions: list[Conversion] = field(default_factory=list)
     reps: list[RepOutcome] = field(default_factory=list)
+    teams: list[TeamOutcome] = field(default_factory=list)
     by_period: list[tuple[Period, Outcome]] = field(default_factory=list)
 
     @property
@@ -130,19 +137,22 @@ def _closed(deals: QuerySet[Deal], start: datetime.date, end: datetime.date) -> 
     )
 
 
-def _outcomes_by_owner(
+Key = tuple[int | None, int | None]
+
+
+def _outcomes_by_owner_and_team(
     deals: QuerySet[Deal], start: datetime.date, end: datetime.date
-) -> dict[int | None, Outcome]:
-    """Won and lost counts, won amount and cycle days per owner, of the deals closed in
-    ``[start, end)``: one range of the closed-deals index."""
+) -> dict[Key, Outcome]:
+    """Won and lost counts, won amount and cycle days per (owner, team) of the deals
+    closed in ``[start, end)``: one range of the closed-deals index."""
     rows = (
         _closed(deals, start, end)
-        .values("owner_id", "status")
+        .values("owner_id", "team_id", "status")
         .annotate(count=Count("id"), amount=Sum("amount_base"), days=Sum("days_to_close"))
     )
-    outcomes: dict[int | None, Outcome] = defaultdict(Outcome)
+    outcomes: dict[Key, Outcome] = defaultdict(Outcome)
     for row in rows:
-        outcome = outcomes[row["owner_id"]]
+        outcome = outcomes[(row["owner_id"], row["team_id"])]
         if row["status"] == StageKind.WON:
             outcome.won = row["count"]
             outcome.won_amount = _money(row["amount"])
@@ -152,22 +162,30 @@ def _outcomes_by_owner(
     return outcomes
 
 
-def _by_period_and_owner(
+def _by_period_owner_and_team(
     deals: QuerySet[Deal], spans: Sequence[Period], start: datetime.date, end: datetime.date
-) -> tuple[list[tuple[Period, Outcome]], dict[int | None, Outcome]]:
-    """Per period (each clipped to ``[start, end)``) and per owner over the whole range,
-    from one grouped query per period: each reads its own range of the index once,
-    where one query summing every period would test every row against every period."""
+) -> tuple[list[tuple[Period, Outcome]], dict[Key, Outcome]]:
+    """Per period (each clipped to ``[start, end)``) and per (owner, team) over the whole
+    range, from one grouped query per period: each reads its own range of the index
+    once, where one query summing every period would test every row against each."""
     periods: list[tuple[Period, Outcome]] = []
-    owners: dict[int | None, Outcome] = defaultdict(Outcome)
+    keyed: dict[Key, Outcome] = defaultdict(Outcome)
     for period in spans:
-        per_owner = _outcomes_by_owner(deals, max(period.start, start), min(period.end, end))
+        found = _outcomes_by_owner_and_team(deals, max(period.start, start), min(period.end, end))
         total = Outcome()
-        for owner, outcome in per_owner.items():
+        for key, outcome in found.items():
             total.add(outcome)
-            owners[owner].add(outcome)
+            keyed[key].add(outcome)
         periods.append((period, total))
-    return periods, owners
+    return periods, keyed
+
+
+def _rolled_up(keyed: dict[Key, Outcome], position: int) -> dict[int | None, Outcome]:
+    """The outcomes summed by owner (``position`` 0) or by team (1)."""
+    rolled: dict[int | None, Outcome] = defaultdict(Outcome)
+    for key, outcome in keyed.items():
+        rolled[key[position]].add(outcome)
+    return rolled
 
 
 def _conversions(
@@ -232,14 +250,20 @@ def sales_metrics(
     while period.start < end:
         spans.append(period)
         period = period.shifted(1)
-    by_period, per_owner = _by_period_and_owner(deals, spans, start, end)
+    by_period, keyed = _by_period_owner_and_team(deals, spans, start, end)
     outcome = Outcome()
-    for each in per_owner.values():
+    for each in keyed.values():
         outcome.add(each)
+    per_owner, per_team = _rolled_up(keyed, 0), _rolled_up(keyed, 1)
     users = User.objects.in_bulk([pk for pk in per_owner if pk is not None])
     reps = sorted(
         (RepOutcome(users.get(pk) if pk else None, each) for pk, each in per_owner.items()),
         key=lambda rep: (-rep.outcome.won_amount, str(rep.user)),
+    )
+    named = Team.objects.in_bulk([pk for pk in per_team if pk is not None])
+    teams = sorted(
+        (TeamOutcome(named.get(pk) if pk else None, each) for pk, each in per_team.items()),
+        key=lambda row: (-row.outcome.won_amount, str(row.team)),
     )
     still_open = deals.filter(status=StageKind.OPEN).aggregate(
         count=Count("id"), amount=Sum("amount_base")
@@ -255,5 +279,6 @@ def sales_metrics(
         pipeline=shown,
         conversions=_conversions(deals, shown, start, end) if shown else [],
         reps=reps,
+        teams=teams,
         by_period=by_period,
     )

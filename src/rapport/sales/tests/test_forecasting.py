@@ -199,6 +199,7 @@ def test_metrics_win_rate_size_cycle_velocity_and_conversion(alice, as_alice):
         opened=datetime.date(2031, 1, 1),
     )
     result = metrics.sales_metrics(alice, start=JAN, end=datetime.date(2031, 3, 1))
+    assert [(row.team, row.outcome.won) for row in result.teams] == [(alice.teams.get(), 2)]
     outcome = result.outcome
     assert (outcome.won, outcome.lost, outcome.win_rate) == (2, 1, Decimal("66.7"))
     assert outcome.average_size == Decimal("2000.00")
@@ -301,6 +302,7 @@ def test_the_forecast_and_metrics_api(alice_client, as_alice, alice):
         "/api/v1/sales-metrics", {"start": "2031-01-01", "end": "2031-02-01"}
     ).json()
     assert stats["outcome"]["won"] == 1 and stats["outcome"]["win_rate"] == "100.0"
+    assert [row["team"] for row in stats["teams"]] == [alice.teams.get().pk]
     assert [row["label"] for row in stats["by_period"]] == ["January 2031"]
     assert (
         alice_client.get(
