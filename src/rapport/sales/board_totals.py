@@ -113,7 +113,7 @@ def rebuild(stages: Iterable[Stage] | None = None) -> None:
         deals.order_by()
         .values("stage_id", "owner_id", "team_id")
         .annotate(
-            total=Count("id"),
+            total=Count("*"),
             amount=Sum("amount_base"),
             weighted=Sum(F("amount_base") * F("probability") / 100),
         )

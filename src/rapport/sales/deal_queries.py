@@ -34,7 +34,6 @@ from rapport.sales.models import (
     StageKind,
 )
 from rapport.sales.money import base_currency, decimal_places, round_to
-from rapport.sales.periods import at_midnight
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -178,8 +177,9 @@ class Board:
     pipeline: Pipeline
     columns: list[Column]
     filterset: DealFilterSet
-    won: Column
-    lost: Column
+    # The drop targets that close a deal.
+    won: Stage
+    lost: Stage
 
     @property
     def count(self) -> int:
@@ -260,7 +260,7 @@ def _column_totals(
         .order_by()
         .values("stage_id")
         .annotate(
-            count=Count("id"),
+            count=Count("*"),
             amount=Sum("amount_base"),
             weighted=Sum(F("amount_base") * F("probability") / 100),
         )
@@ -270,8 +270,8 @@ def _column_totals(
 def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any]) -> Board:
     """The open stages of ``pipeline`` as columns of the deals ``user`` may see that match
     the filters in ``params``: each column's first cards and its count, amount and
-    weighted amount in the base currency (one grouped query for all columns). Won and
-    lost are drop targets with their totals since the start of the month."""
+    weighted amount in the base currency (kept totals, or one grouped query for all
+    columns when filtered). Won and lost are drop targets."""
     filterset, _ordering = deal_list(user, board_filters(params))
     # Filtered by stage, not by pipeline: a stage names its pipeline, and the totals
     # index starts with the stage.
@@ -294,28 +294,13 @@ def board(user: User, pipeline: Pipeline, params: QueryDict | Mapping[str, Any])
             column.page = card_page(deals, stage, places=currency_decimals)
             column.cards = column.page.items
         columns.append(column)
-    closing_stages = [stage for stage in stages if stage.kind != StageKind.OPEN]
-    month_start = at_midnight(timezone.localdate().replace(day=1))
-    closed = {
-        row["stage_id"]: row
-        for row in deals.filter(stage__in=closing_stages, closed_at__gte=month_start)
-        .order_by()
-        .values("stage_id")
-        .annotate(count=Count("id"), amount=Sum("amount_base"))
-    }
-
-    def closing(kind: str) -> Column:
-        stage = next(stage for stage in closing_stages if stage.kind == kind)
-        row = closed.get(stage.pk, {})
-        amount = round_to(Decimal(row.get("amount") or 0), places)
-        return Column(stage=stage, count=row.get("count", 0), amount=amount)
-
+    closing = {stage.kind: stage for stage in stages if stage.kind != StageKind.OPEN}
     return Board(
         pipeline=pipeline,
         columns=columns,
         filterset=filterset,
-        won=closing(StageKind.WON),
-        lost=closing(StageKind.LOST),
+        won=closing[StageKind.WON],
+        lost=closing[StageKind.LOST],
     )
 
 

@@ -70,10 +70,11 @@ def _back_to(request: HttpRequest, deal: Deal) -> str:
 
 @login_required
 def board_default(request: HttpRequest) -> HttpResponse:
+    """The board of the default pipeline (the sidebar's Pipeline)."""
     pipeline = default_pipeline()
     if pipeline is None:
         raise Http404
-    return redirect(f"{reverse('sales:board', args=[pipeline.pk])}?{request.GET.urlencode()}")
+    return board(request, pipeline.pk)
 
 
 @login_required
@@ -106,7 +107,7 @@ def board(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _add_move_forms(request: HttpRequest, board: deal_queries.Board) -> None:
-    stages = [column.stage for column in board.columns] + [board.won.stage, board.lost.stage]
+    stages = [column.stage for column in board.columns] + [board.won, board.lost]
     _mark_movable(request, [card for column in board.columns for card in column.cards], stages)
 
 

@@ -124,9 +124,9 @@ class Metrics:
         return round_to(value, 2)
 
 
-def _money(total: Decimal | None) -> Decimal:
+def _money(total: Decimal | None, places: int) -> Decimal:
     """A sum of base amounts as the base currency writes it (the databases differ)."""
-    return round_to(Decimal(total or 0), decimal_places(base_currency()))
+    return round_to(Decimal(total or 0), places)
 
 
 def _closed(deals: QuerySet[Deal], start: datetime.date, end: datetime.date) -> QuerySet[Deal]:
@@ -141,21 +141,21 @@ Key = tuple[int | None, int | None]
 
 
 def _outcomes_by_owner_and_team(
-    deals: QuerySet[Deal], start: datetime.date, end: datetime.date
+    deals: QuerySet[Deal], start: datetime.date, end: datetime.date, places: int
 ) -> dict[Key, Outcome]:
     """Won and lost counts, won amount and cycle days per (owner, team) of the deals
     closed in ``[start, end)``: one range of the closed-deals index."""
     rows = (
         _closed(deals, start, end)
         .values("owner_id", "team_id", "status")
-        .annotate(count=Count("id"), amount=Sum("amount_base"), days=Sum("days_to_close"))
+        .annotate(count=Count("*"), amount=Sum("amount_base"), days=Sum("days_to_close"))
     )
     outcomes: dict[Key, Outcome] = defaultdict(Outcome)
     for row in rows:
         outcome = outcomes[(row["owner_id"], row["team_id"])]
         if row["status"] == StageKind.WON:
             outcome.won = row["count"]
-            outcome.won_amount = _money(row["amount"])
+            outcome.won_amount = _money(row["amount"], places)
             outcome.cycle_days = row["days"] or 0
         else:
             outcome.lost = row["count"]
@@ -163,7 +163,11 @@ def _outcomes_by_owner_and_team(
 
 
 def _by_period_owner_and_team(
-    deals: QuerySet[Deal], spans: Sequence[Period], start: datetime.date, end: datetime.date
+    deals: QuerySet[Deal],
+    spans: Sequence[Period],
+    start: datetime.date,
+    end: datetime.date,
+    places: int,
 ) -> tuple[list[tuple[Period, Outcome]], dict[Key, Outcome]]:
     """Per period (each clipped to ``[start, end)``) and per (owner, team) over the whole
     range, from one grouped query per period: each reads its own range of the index
@@ -171,7 +175,9 @@ def _by_period_owner_and_team(
     periods: list[tuple[Period, Outcome]] = []
     keyed: dict[Key, Outcome] = defaultdict(Outcome)
     for period in spans:
-        found = _outcomes_by_owner_and_team(deals, max(period.start, start), min(period.end, end))
+        found = _outcomes_by_owner_and_team(
+            deals, max(period.start, start), min(period.end, end), places
+        )
         total = Outcome()
         for key, outcome in found.items():
             total.add(outcome)
@@ -199,7 +205,7 @@ def _conversions(
             pipeline=pipeline, created_at__gte=at_midnight(start), created_at__lt=at_midnight(end)
         )
         .values("furthest_stage_id")
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))
         .values_list("furthest_stage_id", "count")
     )
     by_id = {stage.pk: stage for stage in stages}
@@ -250,7 +256,8 @@ def sales_metrics(
     while period.start < end:
         spans.append(period)
         period = period.shifted(1)
-    by_period, keyed = _by_period_owner_and_team(deals, spans, start, end)
+    places = decimal_places(base_currency())
+    by_period, keyed = _by_period_owner_and_team(deals, spans, start, end, places)
     outcome = Outcome()
     for each in keyed.values():
         outcome.add(each)
@@ -266,7 +273,7 @@ def sales_metrics(
         key=lambda row: (-row.outcome.won_amount, str(row.team)),
     )
     still_open = deals.filter(status=StageKind.OPEN).aggregate(
-        count=Count("id"), amount=Sum("amount_base")
+        count=Count("*"), amount=Sum("amount_base")
     )
     shown = pipeline or default_pipeline()
     return Metrics(
@@ -275,7 +282,7 @@ def sales_metrics(
         currency=base_currency(),
         outcome=outcome,
         open_count=still_open["count"],
-        open_amount=_money(still_open["amount"]),
+        open_amount=_money(still_open["amount"], places),
         pipeline=shown,
         conversions=_conversions(deals, shown, start, end) if shown else [],
         reps=reps,
