@@ -1037,9 +1037,10 @@ def write_results(results: list[dict], database: str, rows: int) -> None:
     lines = [
         "# Benchmark results",
         "",
-        "`make bench` (add `--contacts 1000000` for the contact figures, `--deals 1000000` for",
-        "the deal figures: 1,000,000 deals over a year, about a quarter open). Times are medians",
-        "unless named p95; the ratio is Rapport's time over the ceiling measured in the same run.",
+        "`make bench` (add `--contacts 1000000` for the contact figures, `--deals 1000000`",
+        "for the deal figures: 1,000,000 deals over a year, about one in twelve open). Times",
+        "are medians unless named p95; the ratio is Rapport's time over the ceiling measured",
+        "in the same run.",
     ]
     for path in sorted(HERE.glob("results-*.json")):
         run = json.loads(path.read_text())
