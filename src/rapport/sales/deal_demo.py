@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,10 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.accounts.models import User
+from rapport.contacts.models import Contact
 from rapport.core import bulk, search
 from rapport.sales import board_totals
 from rapport.sales.models import (
     Deal,
+    DealContact,
+    DealRole,
     DealStageChange,
     ForecastCategory,
     LostReason,
@@ -140,9 +144,11 @@ def generate(
     sellers: Sequence[Seller],
     company_ids: Sequence[int],
     pipelines: Sequence[Pipeline] | None = None,
+    people: Mapping[int, Sequence[int]] | None = None,
 ) -> Iterator[int]:
-    """Build ``count`` deals with their stage history; yields the running total after
-    each batch."""
+    """Build ``count`` deals with their stage history, and, when ``people`` gives the
+    contacts of each company, one of them on each deal with a role; yields the running
+    total after each batch."""
     rng = random.Random(seed)
     now = timezone.now()
     pipelines = list(pipelines or Pipeline.objects.filter(active=True))
@@ -169,16 +175,21 @@ def generate(
                 )
             )
         with transaction.atomic():
-            _insert(built)
+            _insert(built, rng, people or {})
         made += size
         yield made
-    bulk.reset_sequences(Deal, DealStageChange)
+    bulk.reset_sequences(Deal, DealStageChange, DealContact)
 
 
-def _insert(built: list[tuple[Deal, list[tuple[Stage | None, Stage, datetime.datetime]]]]) -> None:
-    """Write a batch of deals and their stage changes (COPY on PostgreSQL)."""
+def _insert(
+    built: list[tuple[Deal, list[tuple[Stage | None, Stage, datetime.datetime]]]],
+    rng: random.Random,
+    people: Mapping[int, Sequence[int]],
+) -> None:
+    """Write a batch of deals, their stage changes and their people (COPY on
+    PostgreSQL)."""
     fields = [field.attname for field in Deal._meta.concrete_fields]
-    deals, changes = [], []
+    deals, changes, involved = [], [], []
     for pk, (deal, moves) in zip(bulk.reserve_ids(Deal, len(built)), built, strict=True):
         deal.pk = pk
         deal.updated_at = deal.stage_entered_at
@@ -193,8 +204,13 @@ def _insert(built: list[tuple[Deal, list[tuple[Stage | None, Stage, datetime.dat
             }
             for before, after, at in moves
         ]
+        contacts = people.get(deal.company_id) or ()
+        if contacts:
+            role = rng.choice(DealRole.values)
+            involved.append({"deal_id": pk, "contact_id": rng.choice(contacts), "role": role})
     bulk.insert(Deal, deals)
     bulk.insert(DealStageChange, changes)
+    bulk.insert(DealContact, involved)
 
 
 def sellers() -> list[Seller]:
@@ -225,7 +241,8 @@ def add_quotas(people: Sequence[Seller], *, seed: int) -> None:
 
 
 def load(*, seed: int, count: int, company_ids: Sequence[int]) -> None:
-    """A second pipeline for renewals, ``count`` deals over the past year, and quotas."""
+    """A second pipeline for renewals, ``count`` deals over the past year (with a contact
+    of their company on them), and quotas."""
     from rapport.accounts.demo import demo_admin
     from rapport.core.actors import Actor
     from rapport.core.models import Source
@@ -237,11 +254,17 @@ def load(*, seed: int, count: int, company_ids: Sequence[int]) -> None:
             values={"name": "Renewals"},
             open_stages=[("Renewal due", 60), ("Terms agreed", 85)],
         )
-    people = sellers()
-    if not people:
+    selling = sellers()
+    if not selling:
         return
-    for _made in generate(count=count, seed=seed, sellers=people, company_ids=company_ids):
+    contacts: dict[int, list[int]] = defaultdict(list)
+    employed = Contact.objects.filter(company_id__in=company_ids)
+    for company_id, pk in employed.values_list("company_id", "pk"):
+        contacts[company_id].append(pk)
+    for _made in generate(
+        count=count, seed=seed, sellers=selling, company_ids=company_ids, people=contacts
+    ):
         pass
     board_totals.rebuild()
-    add_quotas(people, seed=seed)
+    add_quotas(selling, seed=seed)
     search.reindex(Deal)

@@ -66,4 +66,8 @@ def test_the_demo_has_a_year_of_deals_in_two_pipelines():
         assert moves[0].from_stage is None and moves[-1].to_stage == deal.stage
         assert deal.full_clean() is None
     assert Quota.objects.exists()
+    with_people = history.filter(participants__isnull=False).distinct()
+    assert with_people.count() > history.count() // 2
+    for deal in with_people[:20]:
+        assert all(row.contact.company_id == deal.company_id for row in deal.participants.all())
     assert SearchEntry.objects.filter(object_type="sales.deal").count() == deals.count()
