@@ -9,11 +9,11 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for what they register: products, leads, deals, orders and quotes with
-        # global search, the lead rescoring job, the sweeps of web form counters and old
-        # idempotency keys; then the handlers that rescore leads when activities change
-        # and file emails received from leads on their timelines, the deal table with the
-        # record list machinery, deal stage moves with the timeline, the board's totals kept
-        # with every deal write, and the deals,
+        # global search; the lead rescoring job; the worker's sweeps of web form counters,
+        # old idempotency keys and expired quotes. Then: the handlers that rescore leads
+        # when activities change and file emails received from leads on their timelines,
+        # the deal table with the record list machinery, deal stage moves with the
+        # timeline, the board's totals kept with every deal write, and the deals,
         # purchase history and quotes panels of record pages.
         from rapport.core import panels
         from rapport.core.services import on_write
@@ -25,6 +25,7 @@ class SalesConfig(AppConfig):
             lead_mail,
             lead_search,
             order_search,
+            quotes,
             scoring,
             search,
             timeline,

@@ -10,7 +10,8 @@ its SHA-256 digest is kept, compared in constant time, and each sending makes a
 new one (the previous link stops working).
 
 On that page the customer accepts or declines a sent quote until its
-``valid_until`` day has passed (then it is marked expired). Accepting creates an
+``valid_until`` day has passed (then it is marked expired, by the worker's hourly
+sweep or when someone tries to answer it). Accepting creates an
 order from the quote's lines (confirmed when the quote says so and the stock
 allows, a draft otherwise) and, when the quote says so, marks the deal won. Those
 writes are made on behalf of the quote's owner, whose rights apply. Events:
@@ -42,6 +43,7 @@ from rapport.core.audit import audit_log
 from rapport.core.events import emit
 from rapport.core.models import AuditAction, Source
 from rapport.core.permissions import require
+from rapport.core.schedule import every
 from rapport.mail.services import email_send
 from rapport.sales.deals import deal_close
 from rapport.sales.documents import (
@@ -83,6 +85,10 @@ DEFAULT_VALIDITY = datetime.timedelta(days=30)
 NUMBER_PREFIX = "Q"
 SEQUENCE = "quote"
 ANSWERABLE = (QuoteStatus.SENT,)
+# Sent quotes past their validity are marked expired by the worker this often, so many
+# at a time.
+EXPIRY_SWEEP_SECONDS = 3600
+EXPIRY_BATCH = 500
 
 
 def _digest(raw: str) -> str:
@@ -358,6 +364,32 @@ def quote_mark_sent(quote: Quote, *, actor: Actor) -> Quote:
     return quote
 
 
+def _expire(quote: Quote, actor: Actor) -> None:
+    """Mark a sent quote past its validity expired; the caller holds its lock."""
+    _set_status(quote, QuoteStatus.EXPIRED, actor)
+    emit("quote.expired", obj=quote, actor=actor, payload={"number": quote.number})
+
+
+def expire_quotes(*, today: datetime.date | None = None, batch: int = EXPIRY_BATCH) -> int:
+    """Mark expired the sent quotes whose ``valid_until`` day has passed, as the system,
+    each in its own transaction; how many. Run by the worker every hour."""
+    day = today or timezone.localdate()
+    stale = Quote.objects.filter(status__in=ANSWERABLE, valid_until__lt=day)
+    expired = 0
+    for quote in stale.order_by("pk")[:batch]:
+        with transaction.atomic():
+            quote = records.lock_record(quote, None)
+            if quote.status in ANSWERABLE and quote.valid_until < day:
+                _expire(quote, Actor.system())
+                expired += 1
+    return expired
+
+
+@every(EXPIRY_SWEEP_SECONDS, name="sales.expire_quotes")
+def expire_quotes_sweep() -> int:
+    return expire_quotes()
+
+
 def _answer(found: Quote, *, actor: Actor, accept: bool) -> tuple[Quote, Order | None]:
     with transaction.atomic():
         quote = records.lock_record(found, None)
@@ -368,8 +400,7 @@ def _answer(found: Quote, *, actor: Actor, accept: bool) -> tuple[Quote, Order |
             )
         expired = quote.is_expired
         if expired:
-            _set_status(quote, QuoteStatus.EXPIRED, actor)
-            emit("quote.expired", obj=quote, actor=actor, payload={"number": quote.number})
+            _expire(quote, actor)
     if expired:
         raise ValidationError(
             _("This quote was valid until %(day)s and can no longer be answered.")

@@ -183,3 +183,23 @@ def test_a_quote_whose_owner_left_cannot_be_answered_online(
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.SENT
     assert not Order.objects.exists()
+
+
+def test_the_worker_marks_sent_quotes_past_their_validity_expired(
+    as_alice, deal, smtp_server, send
+):
+    past, _token = send(quotes.quote_create(actor=as_alice, deal=deal), as_alice)
+    current, _token = send(quotes.quote_create(actor=as_alice, deal=deal), as_alice)
+    draft = quotes.quote_create(actor=as_alice, deal=deal)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Quote.objects.filter(pk__in=[past.pk, draft.pk]).update(valid_until=yesterday)
+
+    assert quotes.expire_quotes() == 1
+    assert quotes.expire_quotes() == 0
+    statuses = dict(Quote.objects.values_list("pk", "status"))
+    assert statuses == {
+        past.pk: QuoteStatus.EXPIRED,
+        current.pk: QuoteStatus.SENT,
+        draft.pk: QuoteStatus.DRAFT,
+    }
+    assert OutboxEvent.objects.filter(name="quote.expired", aggregate_id=str(past.pk)).exists()
