@@ -3,12 +3,13 @@ each POST calls one ``sales.pipelines`` service and comes back to the page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -99,79 +100,91 @@ def pipeline_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@admin_required
-@require_POST
-def pipeline_create(request: HttpRequest) -> HttpResponse:
-    form = PipelineForm(request.POST, prefix="new")
-    if form.is_valid():
+def _apply(
+    request: HttpRequest,
+    form: forms.Form,
+    change: Callable[[dict[str, Any]], object],
+    *,
+    done: str,
+    invalid: str,
+) -> HttpResponse:
+    """Call ``change`` with the form's values, say how it went, and back to the page."""
+    if not form.is_valid():
+        messages.error(request, invalid)
+    else:
         try:
-            pipelines.pipeline_create(actor=Actor.for_request(request), values=form.cleaned_data)
+            change(form.cleaned_data)
         except ValidationError as error:
             _report(request, error)
         else:
-            messages.success(request, _("Pipeline created with the usual stages."))
-    else:
-        messages.error(request, _("Give the pipeline a name."))
+            messages.success(request, done)
     return _settings_page(request)
+
+
+STAGE_INVALID = gettext_lazy("Give the stage a name and a probability from 0 to 100.")
+
+
+@admin_required
+@require_POST
+def pipeline_create(request: HttpRequest) -> HttpResponse:
+    return _apply(
+        request,
+        PipelineForm(request.POST, prefix="new"),
+        lambda values: pipelines.pipeline_create(actor=Actor.for_request(request), values=values),
+        done=_("Pipeline created with the usual stages."),
+        invalid=_("Give the pipeline a name."),
+    )
 
 
 @admin_required
 @require_POST
 def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline, pk=pk)
-    form = PipelineForm(request.POST, prefix=f"pipeline-{pk}")
-    if form.is_valid():
-        try:
-            pipelines.pipeline_update(
-                pipeline, actor=Actor.for_request(request), values=form.cleaned_data
-            )
-        except ValidationError as error:
-            _report(request, error)
-        else:
-            messages.success(request, _("Pipeline saved."))
-    return _settings_page(request)
+    return _apply(
+        request,
+        PipelineForm(request.POST, prefix=f"pipeline-{pk}"),
+        lambda values: pipelines.pipeline_update(
+            pipeline, actor=Actor.for_request(request), values=values
+        ),
+        done=_("Pipeline saved."),
+        invalid=_("Give the pipeline a name."),
+    )
 
 
 @admin_required
 @require_POST
 def stage_create(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline, pk=pk)
-    form = StageForm(request.POST, prefix=f"new-stage-{pk}")
-    if form.is_valid():
-        try:
-            pipelines.stage_create(pipeline, actor=Actor.for_request(request), **form.cleaned_data)
-        except ValidationError as error:
-            _report(request, error)
-        else:
-            messages.success(request, _("Stage added."))
-    else:
-        messages.error(request, _("Give the stage a name and a probability from 0 to 100."))
-    return _settings_page(request)
+    return _apply(
+        request,
+        StageForm(request.POST, prefix=f"new-stage-{pk}"),
+        lambda values: pipelines.stage_create(pipeline, actor=Actor.for_request(request), **values),
+        done=_("Stage added."),
+        invalid=str(STAGE_INVALID),
+    )
 
 
 @admin_required
 @require_POST
 def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage, pk=pk)
-    form = StageForm(request.POST, prefix=f"stage-{pk}")
-    if form.is_valid():
-        try:
-            pipelines.stage_update(
-                stage, actor=Actor.for_request(request), values=form.cleaned_data
-            )
-        except ValidationError as error:
-            _report(request, error)
-        else:
-            messages.success(request, _("Stage saved."))
-    else:
-        messages.error(request, _("Give the stage a name and a probability from 0 to 100."))
-    return _settings_page(request)
+    return _apply(
+        request,
+        StageForm(request.POST, prefix=f"stage-{pk}"),
+        lambda values: pipelines.stage_update(
+            stage, actor=Actor.for_request(request), values=values
+        ),
+        done=_("Stage saved."),
+        invalid=str(STAGE_INVALID),
+    )
 
 
 @admin_required
 @require_POST
 def stage_shift(request: HttpRequest, pk: int, direction: str) -> HttpResponse:
     """Move an open stage one place earlier (``up``) or later (``down``)."""
+    if direction not in ("up", "down"):
+        raise Http404
     stage = get_object_or_404(Stage, pk=pk, kind=StageKind.OPEN)
     order = list(
         stage.pipeline.stages.filter(kind=StageKind.OPEN)
@@ -202,29 +215,27 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 @require_POST
 def lost_reason_create(request: HttpRequest) -> HttpResponse:
-    form = LostReasonForm(request.POST, prefix="new-reason")
-    if form.is_valid():
-        try:
-            pipelines.lost_reason_create(actor=Actor.for_request(request), values=form.cleaned_data)
-        except ValidationError as error:
-            _report(request, error)
-        else:
-            messages.success(request, _("Lost reason added."))
-    return _settings_page(request)
+    return _apply(
+        request,
+        LostReasonForm(request.POST, prefix="new-reason"),
+        lambda values: pipelines.lost_reason_create(
+            actor=Actor.for_request(request), values=values
+        ),
+        done=_("Lost reason added."),
+        invalid=_("Give the lost reason a name."),
+    )
 
 
 @admin_required
 @require_POST
 def lost_reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
     reason = get_object_or_404(LostReason, pk=pk)
-    form = LostReasonForm(request.POST, prefix=f"reason-{pk}")
-    if form.is_valid():
-        try:
-            pipelines.lost_reason_update(
-                reason, actor=Actor.for_request(request), values=form.cleaned_data
-            )
-        except ValidationError as error:
-            _report(request, error)
-        else:
-            messages.success(request, _("Lost reason saved."))
-    return _settings_page(request)
+    return _apply(
+        request,
+        LostReasonForm(request.POST, prefix=f"reason-{pk}"),
+        lambda values: pipelines.lost_reason_update(
+            reason, actor=Actor.for_request(request), values=values
+        ),
+        done=_("Lost reason saved."),
+        invalid=_("Give the lost reason a name."),
+    )

@@ -173,7 +173,7 @@ def test_the_deal_page_shows_details_people_items_history_and_panels(alice_clien
     html = page.content.decode()
     assert "Acme pilot" in html and "Anna Berg" in html and "Champion" in html
     assert "Setup &lt;b&gt;fee&lt;/b&gt;" in html and "110.00" in html
-    assert 'id="timeline"' in html or "timeline" in html
+    assert 'id="timeline"' in html and 'id="deal-quotes-panel"' in html
     history = alice_client.get(deal.get_absolute_url(), {"tab": "history"})
     assert history.status_code == 200
 
@@ -435,3 +435,18 @@ def test_the_board_reads_the_kept_totals_and_counts_when_filtered(
     assert (mine.count, mine.amount) == (1, Decimal("100"))
     searched = alice_client.get(url, {"q": "bob"}).context["board"]
     assert searched.count == 1 and searched.columns[0].cards[0].name == "Bob's"
+
+
+def test_pipeline_settings_refuse_bad_input_with_a_message(admin_client, pipeline):
+    qualification = stage(pipeline, "Qualification")
+    sideways = admin_client.post(reverse("sales:stage_shift", args=[qualification.pk, "sideways"]))
+    assert sideways.status_code == 404
+    blank = admin_client.post(
+        reverse("sales:lost_reason_create"), {"new-reason-name": ""}, follow=True
+    )
+    assert "Give the lost reason a name." in blank.content.decode()
+    taken = admin_client.post(
+        reverse("sales:lost_reason_create"), {"new-reason-name": "Price"}, follow=True
+    )
+    assert taken.status_code == 200
+    assert LostReason.objects.filter(name="Price").count() == 1
