@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rapport.mail",
     "rapport.calendar",
     "rapport.sales",
+    "rapport.exchange",
     "rapport.web",
 ]
 if TESTING:

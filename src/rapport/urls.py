@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("rapport.mail.urls")),
     path("", include("rapport.calendar.urls")),
     path("", include("rapport.sales.urls")),
+    path("", include("rapport.exchange.urls")),
     path("api/v1/", api.urls),
 ]
 
