@@ -7,6 +7,7 @@ from rapport.contacts.api import router as contacts_router
 from rapport.core.api import RapportAPI
 from rapport.core.api_routes import router as core_router
 from rapport.core.search_api import router as search_router
+from rapport.exchange.vcard_api import router as vcard_router
 from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
 from rapport.sales.api import router as sales_router
@@ -21,6 +22,7 @@ api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
 api.add_router("", accounts_router)
 api.add_router("", core_router)
 api.add_router("", contacts_router)
+api.add_router("", vcard_router)
 api.add_router("", activities_router)
 api.add_router("", attachments_router)
 api.add_router("", search_router)

@@ -38,6 +38,8 @@ EXPORT_KINDS = {
     "contacts.company": "contacts.export_companies",
     "contacts.contact": "contacts.export_contacts",
 }
+# Contacts as vCards: the job is rapport.exchange's (vcard_jobs).
+VCARD_EXPORT_KIND = "exchange.export_vcards"
 PROGRESS_EVERY = 500
 CHUNK_SIZE = 2000
 MAX_IDS = 10_000
@@ -82,26 +84,35 @@ def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
     return authorize
 
 
-def export_csv(
-    job: Job,
-    progress: Progress,
-    model: type[models.Model],
-    list_query: Callable[[User, QueryDict], tuple[Any, list[str]]],
-    done: Callable[[int], str],
-) -> dict[str, Any]:
-    """Write the rows of a list page's export to a CSV file on the job; ``done(n)`` is the
-    message saying ``n`` rows were exported."""
-    owner = job.owner
+ListQuery = Callable[["User", QueryDict], tuple[Any, list[str]]]
+
+
+def export_rows(job: Job, list_query: ListQuery) -> tuple[models.QuerySet, list[str]]:
+    """The rows a list export job selects, as its owner may export them now, and the
+    list's ordering."""
     params = queries.as_query_dict(job.params["filters"]).copy()
     if job.params["sort"]:
         params["sort"] = job.params["sort"]
     try:
-        filterset, ordering = list_query(owner, params)
+        filterset, ordering = list_query(job.owner, params)
     except queries.InvalidFilters as error:
         raise JobError(" ".join(error.messages)) from None
-    rows = scope(filterset.qs, owner, "export")
+    rows = scope(filterset.qs, job.owner, "export")
     if job.params["ids"]:
         rows = rows.filter(pk__in=job.params["ids"])
+    return rows, ordering
+
+
+def export_csv(
+    job: Job,
+    progress: Progress,
+    model: type[models.Model],
+    list_query: ListQuery,
+    done: Callable[[int], str],
+) -> dict[str, Any]:
+    """Write the rows of a list page's export to a CSV file on the job; ``done(n)`` is the
+    message saying ``n`` rows were exported."""
+    rows, ordering = export_rows(job, list_query)
     columns = chosen_columns(available_columns(model), job.params["columns"])
     total = rows.count()
     progress(0, total)

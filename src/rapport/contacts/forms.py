@@ -455,6 +455,7 @@ class BulkAction(models.TextChoices):
     ADD_TO_LIST = "add_to_list", _("Add to list")
     MERGE = "merge", _("Merge two")
     EXPORT = "export", _("Export to CSV")
+    EXPORT_VCARD = "export_vcard", _("Export to vCard")
     DELETE = "delete", _("Delete")
 
 

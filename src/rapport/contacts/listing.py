@@ -582,9 +582,10 @@ def report(
 def start_export(request: HttpRequest, listing: Listing, form: BulkActionForm) -> HttpResponse:
     params = QueryDict(form.cleaned_data["query"])
     everything = form.all_matching
+    vcards = form.cleaned_data["action"] == BulkAction.EXPORT_VCARD
     job = job_start(
         actor=Actor.for_request(request),
-        kind=exports.EXPORT_KINDS[listing.object_type],
+        kind=exports.VCARD_EXPORT_KIND if vcards else exports.EXPORT_KINDS[listing.object_type],
         title=_("Export of %(title)s") % {"title": str(listing.title).lower()},
         params={
             "filters": filter_params(params),
@@ -607,7 +608,7 @@ def run_bulk(request: HttpRequest, listing: Listing) -> HttpResponse:
         return redirect(back)
     data = form.cleaned_data
     action = data["action"]
-    if action == BulkAction.EXPORT:
+    if action in (BulkAction.EXPORT, BulkAction.EXPORT_VCARD):
         return start_export(request, listing, form)
     if action == BulkAction.MERGE:
         first, second = data["ids"]
