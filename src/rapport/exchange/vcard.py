@@ -311,7 +311,9 @@ def _types(line: vobject.base.ContentLine) -> set[str]:
 
 
 def _preference(line: vobject.base.ContentLine) -> int:
-    """Lower is preferred: vCard 4.0's ``PREF=1``, or 3.0's ``TYPE=pref``; 100 for none."""
+    """Lower is preferred: vCard 4.0's ``PREF=1`` (1 to 100), 3.0's ``TYPE=pref`` as 1."""
+    if "pref" in _types(line):
+        return 1
     try:
         return int(line.params.get("PREF", ["100"])[0])
     except ValueError:
@@ -319,10 +321,8 @@ def _preference(line: vobject.base.ContentLine) -> int:
 
 
 def _ranked(lines: list[vobject.base.ContentLine]) -> list[vobject.base.ContentLine]:
-    def rank(line: vobject.base.ContentLine) -> int:
-        return 1 if "pref" in _types(line) else _preference(line)
-
-    return sorted(lines, key=rank)
+    """``lines``, the preferred first (a stable sort: the file's order otherwise)."""
+    return sorted(lines, key=_preference)
 
 
 def _kind(types: set[str], mapping: dict[str, str], default: str) -> str:
@@ -426,11 +426,13 @@ def _read_names(card: vobject.base.Component, data: CardData) -> None:
 def _read_birthday(card: vobject.base.Component, data: CardData) -> None:
     raw = _first(card, "bday")
     found = BIRTHDAY.match(raw)
-    if not raw:
-        return
     try:
-        data.values["birthday"] = datetime.date(*(int(part) for part in found.groups()))
-    except (AttributeError, ValueError):
+        birthday = datetime.date(*(int(part) for part in found.groups())) if found else None
+    except ValueError:
+        birthday = None
+    if birthday:
+        data.values["birthday"] = birthday
+    elif raw:
         data.notes.append(_("Left out the birthday %(value)s: not a full date.") % {"value": raw})
 
 
@@ -506,8 +508,7 @@ def _update(contact: Contact, data: CardData, actor: Actor) -> Contact:
     return contacts.contact_update(contact, actor=actor, values=data.values, **children)
 
 
-def _import_card(position: int, text: str, actor: Actor) -> CardResult:
-    data = read_card(text)
+def _import_card(position: int, data: CardData, actor: Actor) -> CardResult:
     existing = next(iter(contacts_by_email(actor.user, data.emails).values()), None)
     current = existing.company if existing is not None else None
     # A contact already at a company of that name stays there (names are not unique).
@@ -562,20 +563,17 @@ def vcards_import(text: str, *, actor: Actor) -> ImportReport:
     results = []
     for position, card in enumerate(split_cards(text), start=1):
         try:
+            data = read_card(card)
+        except CardError as error:
+            results.append(CardResult(position, "", Outcome.FAILED, reason=str(error)))
+            continue
+        try:
             # The company a card names is made only if its contact is.
             with transaction.atomic():
-                results.append(_import_card(position, card, actor))
+                results.append(_import_card(position, data, actor))
         except (CardError, ValidationError, PermissionDenied, Http404) as error:
-            name = _card_name(card)
-            results.append(CardResult(position, name, Outcome.FAILED, reason=_failure(error)))
+            results.append(CardResult(position, data.name, Outcome.FAILED, reason=_failure(error)))
     return ImportReport(results)
-
-
-def _card_name(text: str) -> str:
-    try:
-        return read_card(text).name
-    except CardError:
-        return ""
 
 
 def cards_of(rows: models.QuerySet[Contact], *, batch: int = 500) -> Iterator[tuple[int, str]]:
