@@ -1,5 +1,12 @@
 from django.apps import AppConfig
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+
+
+def may_import_anything(request: HttpRequest) -> bool:
+    from rapport.exchange.import_forms import allowed_types
+
+    return request.user.is_authenticated and bool(allowed_types(request.user))
 
 
 class ExchangeConfig(AppConfig):
@@ -10,3 +17,6 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         # Imported for the background jobs they register: imports, their rollback, exports.
         from rapport.exchange import import_rollback, imports  # noqa: F401
+        from rapport.web.navigation import Item, add_item
+
+        add_item("main", Item(_("Import"), "exchange:import_list", may_import_anything))

@@ -1,3 +1,13 @@
+from django.urls import path
+
+from rapport.exchange import import_views
+
 app_name = "exchange"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/status/", import_views.import_status, name="import_status"),
+    path("imports/<int:pk>/failures.csv", import_views.import_failures, name="import_failures"),
+    path("imports/<int:pk>/<slug:action>/", import_views.import_action, name="import_action"),
+]
