@@ -1,5 +1,11 @@
-"""CSV export of companies or contacts: the rows a list page selected, or all rows its
-filters match, with the columns it showed. Runs as a background job with progress.
+"""Export of a list page (companies, contacts, deals): the rows it selected, or all rows
+its filters match, with the columns it showed, as CSV, XLSX or JSON Lines. Runs as a
+background job with progress.
+
+Rows stream from the database in chunks into a temporary file (openpyxl's
+write-only mode for XLSX), so an export of a million rows holds one chunk in
+memory. Text that a spreadsheet would run as a formula is written with a
+leading apostrophe in CSV and XLSX; JSON Lines keeps the values as they are.
 
 The job reads the rows again as its owner, through the same list query as the
 page and narrowed to what the owner's role lets them export, so an export
@@ -10,9 +16,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -22,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from openpyxl import Workbook
 
 from rapport.accounts.models import Scope
 from rapport.contacts import queries
@@ -55,8 +63,10 @@ def well_formed_filters(filters: Any) -> bool:
 
 def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
     """``filters`` (name → value or list), ``ids`` (the selection, empty for all rows
-    matching), ``columns`` and ``sort``, as the list page sends them."""
+    matching), ``columns``, ``sort`` and ``format`` (csv, xlsx or jsonl), as the list
+    page sends them."""
     filters = params.get("filters") or {}
+    file_format = params.get("format") or "csv"
     ids = params.get("ids") or []
     columns = params.get("columns") or []
     sort = params.get("sort") or ""
@@ -68,10 +78,57 @@ def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
         and isinstance(columns, list)
         and all(isinstance(column, str) for column in columns)
         and isinstance(sort, str)
+        and file_format in FORMATS
     )
     if not well_formed:
         raise ValidationError(_("The export parameters are not valid."))
-    return {"filters": filters, "ids": ids, "columns": columns, "sort": sort}
+    return {"filters": filters, "ids": ids, "columns": columns, "sort": sort, "format": file_format}
+
+
+Report = Callable[[int], None]
+
+
+def _write_csv(buffer: IO[bytes], columns: list, rows: Iterable, report: Report) -> int:
+    text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow([str(column.label) for column in columns])
+    written = 0
+    for written, row in enumerate(rows, start=1):
+        writer.writerow([spreadsheet_safe(column.text(row)) for column in columns])
+        if written % PROGRESS_EVERY == 0:
+            report(written)
+    text.flush()
+    text.detach()
+    return written
+
+
+def _write_jsonl(buffer: IO[bytes], columns: list, rows: Iterable, report: Report) -> int:
+    text = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
+    written = 0
+    for written, row in enumerate(rows, start=1):
+        record = {column.key: column.text(row) for column in columns}
+        text.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if written % PROGRESS_EVERY == 0:
+            report(written)
+    text.flush()
+    text.detach()
+    return written
+
+
+def _write_xlsx(buffer: IO[bytes], columns: list, rows: Iterable, report: Report) -> int:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append([str(column.label) for column in columns])
+    written = 0
+    for written, row in enumerate(rows, start=1):
+        sheet.append([spreadsheet_safe(column.text(row)) for column in columns])
+        if written % PROGRESS_EVERY == 0:
+            report(written)
+    workbook.save(buffer)
+    return written
+
+
+FORMATS = {"csv": _write_csv, "xlsx": _write_xlsx, "jsonl": _write_jsonl}
 
 
 def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
@@ -82,15 +139,15 @@ def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
     return authorize
 
 
-def export_csv(
+def export_rows(
     job: Job,
     progress: Progress,
     model: type[models.Model],
     list_query: Callable[[User, QueryDict], tuple[Any, list[str]]],
     done: Callable[[int], str],
 ) -> dict[str, Any]:
-    """Write the rows of a list page's export to a CSV file on the job; ``done(n)`` is the
-    message saying ``n`` rows were exported."""
+    """Write the rows of a list page's export to a file on the job, in the format its
+    parameters name; ``done(n)`` is the message saying ``n`` rows were exported."""
     owner = job.owner
     params = queries.as_query_dict(job.params["filters"]).copy()
     if job.params["sort"]:
@@ -105,24 +162,17 @@ def export_csv(
     columns = chosen_columns(available_columns(model), job.params["columns"])
     total = rows.count()
     progress(0, total)
-    written = 0
+    file_format = job.params.get("format", "csv")
+    ordered = load_related(rows, columns).order_by(*ordering).iterator(chunk_size=CHUNK_SIZE)
     with tempfile.TemporaryFile() as buffer:
-        text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-        writer = csv.writer(text)
-        writer.writerow([str(column.label) for column in columns])
-        ordered = load_related(rows, columns).order_by(*ordering)
-        for row in ordered.iterator(chunk_size=CHUNK_SIZE):
-            writer.writerow([spreadsheet_safe(column.text(row)) for column in columns])
-            written += 1
-            if written % PROGRESS_EVERY == 0:
-                progress(written, max(total, written))
-        text.flush()
-        text.detach()
+        written = FORMATS[file_format](
+            buffer, columns, ordered, lambda n: progress(n, max(total, n))
+        )
         buffer.seek(0)
         with translation.override("en"):
             name = slugify(str(model._meta.verbose_name_plural))
         job.result_file.save(
-            f"{name}-{timezone.localdate():%Y-%m-%d}.csv", File(buffer), save=False
+            f"{name}-{timezone.localdate():%Y-%m-%d}.{file_format}", File(buffer), save=False
         )
     progress(written, written)
     return {"rows": written, "message": done(written) % {"count": written}}
@@ -134,7 +184,7 @@ def export_csv(
     clean_params=clean_export_params,
 )
 def export_companies(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(
+    return export_rows(
         job,
         progress,
         Company,
@@ -151,7 +201,7 @@ def export_companies(job: Job, progress: Progress) -> dict[str, Any]:
     clean_params=clean_export_params,
 )
 def export_contacts(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(
+    return export_rows(
         job,
         progress,
         Contact,

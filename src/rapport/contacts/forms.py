@@ -481,6 +481,9 @@ class IdListField(forms.Field):
             raise ValidationError(_("The selection is not valid.")) from None
 
 
+EXPORT_FORMATS = [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("jsonl", "JSON Lines")]
+
+
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), choices=BulkAction.choices)
     ids = IdListField(label=_("Selected rows"), required=False)
@@ -496,6 +499,9 @@ class BulkActionForm(forms.Form):
         required=False,
     )
     query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+    export_format = forms.ChoiceField(
+        label=_("Format"), choices=EXPORT_FORMATS, initial="csv", required=False
+    )
 
     def __init__(
         self,
