@@ -139,42 +139,68 @@ def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
     return authorize
 
 
+ListQuery = Callable[["User", QueryDict], tuple[Any, list[str]]]
+
+
+def export_write(
+    buffer: IO[bytes],
+    *,
+    owner: User,
+    model: type[models.Model],
+    list_query: ListQuery,
+    params: dict[str, Any],
+    progress: Progress,
+) -> int:
+    """Write the rows ``params`` (as ``clean_export_params`` returns them) select, as
+    ``owner`` may export them, to ``buffer``; the number of rows written. ``JobError``
+    for filters that do not apply."""
+    query = queries.as_query_dict(params["filters"]).copy()
+    if params["sort"]:
+        query["sort"] = params["sort"]
+    try:
+        filterset, ordering = list_query(owner, query)
+    except queries.InvalidFilters as error:
+        raise JobError(" ".join(error.messages)) from None
+    rows = scope(filterset.qs, owner, "export")
+    if params["ids"]:
+        rows = rows.filter(pk__in=params["ids"])
+    columns = chosen_columns(available_columns(model), params["columns"])
+    total = rows.count()
+    progress(0, total)
+    ordered = load_related(rows, columns).order_by(*ordering).iterator(chunk_size=CHUNK_SIZE)
+    written = FORMATS[params["format"]](
+        buffer, columns, ordered, lambda n: progress(n, max(total, n))
+    )
+    progress(written, written)
+    return written
+
+
 def export_rows(
     job: Job,
     progress: Progress,
     model: type[models.Model],
-    list_query: Callable[[User, QueryDict], tuple[Any, list[str]]],
+    list_query: ListQuery,
     done: Callable[[int], str],
 ) -> dict[str, Any]:
     """Write the rows of a list page's export to a file on the job, in the format its
     parameters name; ``done(n)`` is the message saying ``n`` rows were exported."""
-    owner = job.owner
-    params = queries.as_query_dict(job.params["filters"]).copy()
-    if job.params["sort"]:
-        params["sort"] = job.params["sort"]
-    try:
-        filterset, ordering = list_query(owner, params)
-    except queries.InvalidFilters as error:
-        raise JobError(" ".join(error.messages)) from None
-    rows = scope(filterset.qs, owner, "export")
-    if job.params["ids"]:
-        rows = rows.filter(pk__in=job.params["ids"])
-    columns = chosen_columns(available_columns(model), job.params["columns"])
-    total = rows.count()
-    progress(0, total)
-    file_format = job.params.get("format", "csv")
-    ordered = load_related(rows, columns).order_by(*ordering).iterator(chunk_size=CHUNK_SIZE)
+    params = {"format": "csv"} | job.params
     with tempfile.TemporaryFile() as buffer:
-        written = FORMATS[file_format](
-            buffer, columns, ordered, lambda n: progress(n, max(total, n))
+        written = export_write(
+            buffer,
+            owner=job.owner,
+            model=model,
+            list_query=list_query,
+            params=params,
+            progress=progress,
         )
+        file_format = params["format"]
         buffer.seek(0)
         with translation.override("en"):
             name = slugify(str(model._meta.verbose_name_plural))
         job.result_file.save(
             f"{name}-{timezone.localdate():%Y-%m-%d}.{file_format}", File(buffer), save=False
         )
-    progress(written, written)
     return {"rows": written, "message": done(written) % {"count": written}}
 
 

@@ -678,7 +678,7 @@ def _summary(tally: Tally) -> str:
     }
 
 
-def _dry_run(job: Job, run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
+def _dry_run(run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
     total = _total(run)
     progress(0, total)
     summary = Tally()
@@ -696,7 +696,7 @@ def _dry_run(job: Job, run: ImportRun, writer: Writer, progress: Progress) -> di
     }
 
 
-def _real_run(job: Job, run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
+def _real_run(run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
     ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.RUNNING)
     total = _total(run)
     progress(run.next_row, total)
@@ -724,25 +724,47 @@ def _authorize_import(user: User | None) -> None:
         raise PermissionDenied
 
 
+def execute_run(run: ImportRun, *, user: User, dry_run: bool, progress: Progress) -> dict[str, Any]:
+    """Read and write every row of ``run`` (from ``next_row`` on) as ``user``; the job
+    handler and ``rapport import`` call it. ``progress(done, total)`` may raise to stop."""
+    actor = Actor(user=user, source=Source.IMPORT, request_id=run.audit_tag)
+    kind = type_for(run.object_type, actor)
+    writer = Writer(
+        run=run,
+        kind=kind,
+        actor=actor,
+        references=References(
+            actor=actor, create_companies=bool(run.options.get("create_companies")) and not dry_run
+        ),
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return _dry_run(run, writer, progress)
+    return _real_run(run, writer, progress)
+
+
+def import_run_here(
+    run: ImportRun, *, actor: Actor, dry_run: bool, progress: Progress
+) -> dict[str, Any]:
+    """Run the import in this process rather than the worker (``rapport import``); a run
+    interrupted here resumes with ``import_resume`` like any other."""
+    own_run(run, actor)
+    type_for(run.object_type, actor)
+    if not run.mapping:
+        raise ValidationError(_("Map at least one column before importing."))
+    resuming = run.status == ImportStatus.INTERRUPTED
+    if run.status != ImportStatus.MAPPING and not resuming:
+        raise ValidationError(_("This import has already started."))
+    return execute_run(run, user=actor.user, dry_run=dry_run, progress=progress)
+
+
 @job_handler("exchange.import", authorize=_authorize_import)
 def run_import(job: Job, progress: Progress) -> dict[str, Any]:
     try:
         run = ImportRun.objects.get(pk=job.params["run"], owner=job.owner)
     except ImportRun.DoesNotExist:
         raise JobError(_("This import no longer exists.")) from None
-    actor = Actor(user=job.owner, source=Source.IMPORT, request_id=run.audit_tag)
-    kind = type_for(run.object_type, actor)
-    writer = Writer(
-        run=run,
-        kind=kind,
-        actor=actor,
-        references=References(actor=actor, create_companies=run.options.get("create_companies")),
-        dry_run=job.params["dry_run"],
-    )
-    if writer.dry_run:
-        writer.references.create_companies = False
-        return _dry_run(job, run, writer, progress)
-    return _real_run(job, run, writer, progress)
+    return execute_run(run, user=job.owner, dry_run=job.params["dry_run"], progress=progress)
 
 
 # Failed rows
