@@ -7,6 +7,7 @@ from rapport.contacts.api import router as contacts_router
 from rapport.core.api import RapportAPI
 from rapport.core.api_routes import router as core_router
 from rapport.core.search_api import router as search_router
+from rapport.exchange.api import router as exchange_router
 from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
 from rapport.sales.api import router as sales_router
@@ -33,3 +34,4 @@ api.add_router("", orders_router)
 api.add_router("", quotes_router)
 api.add_router("", leads_router)
 api.add_router("", lead_settings_router)
+api.add_router("", exchange_router)
