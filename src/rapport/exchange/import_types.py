@@ -22,6 +22,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from rapport.contacts import services as contacts
+from rapport.contacts.bulk_create import ContactDraft, contacts_create_many
 from rapport.contacts.models import Address, Company, Contact, ContactEmail, Tag
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
@@ -63,6 +64,7 @@ class Prepared:
 
 Lookup = Callable[[list[Any]], dict[Any, Record]]
 Create = Callable[[Actor, Prepared], Record]
+CreateMany = Callable[[Actor, list[Prepared]], list[Any]]
 Update = Callable[[Record, Actor, Prepared], Record]
 
 
@@ -77,6 +79,8 @@ class ImportType:
     required: tuple[tuple[str, ...], ...]
     create: Create
     update: Update
+    # Creates many rows in one go, each as ``create`` would, or their ValidationErrors.
+    create_many: CreateMany | None = None
 
     @property
     def label(self) -> str:
@@ -249,6 +253,19 @@ def _create_contact(actor: Actor, row: Prepared) -> Record:
     )
 
 
+def _create_contacts(actor: Actor, rows: list[Prepared]) -> list[Any]:
+    drafts = [
+        ContactDraft(
+            values=row.values | {"source": row.values.get("source", "import")},
+            custom=row.custom,
+            addresses=[row.address] if row.address else None,
+            tags=row.tags,
+        )
+        for row in rows
+    ]
+    return contacts_create_many(actor=actor, drafts=drafts)
+
+
 def _update_contact(contact: Record, actor: Actor, row: Prepared) -> Record:
     return contacts.contact_update(
         contact,
@@ -325,6 +342,7 @@ def _contacts() -> ImportType:
         required=(("first_name", "last_name", "email", "phone"),),
         create=_create_contact,
         update=_update_contact,
+        create_many=_create_contacts,
     )
 
 

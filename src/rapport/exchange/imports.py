@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
@@ -566,13 +566,49 @@ class Writer:
                 failures.append(self._failure(index, cells, str(refusal)))
         keys = [_key_of(row, key) for _index, _cells, row in rows]
         existing = self.kind.lookup(key, [k for k in keys if k is not None]) if key else {}
-        for (index, cells, row), row_key in zip(rows, keys, strict=True):
+        new, rest = self._split(rows, keys, existing)
+        rest = self._create_in_bulk(new, existing, tally, failures) + rest
+        for index, cells, row, row_key in rest:
             try:
                 tally.add(self._write(row, row_key, existing))
             except RowRefused as refusal:
                 failures.append(self._failure(index, cells, str(refusal)))
         tally.failed = len(failures)
         return tally, failures
+
+    def _split(self, rows: list, keys: list, existing: dict) -> tuple[list, list]:
+        """The rows the type can create in one go (new, and the first of their key), and
+        the rest in file order, written one by one after them."""
+        new, rest, claimed = [], [], set()
+        for (index, cells, row), row_key in zip(rows, keys, strict=True):
+            fresh = row_key is None or (row_key not in existing and row_key not in self.seen)
+            if self.kind.create_many and fresh and row_key not in claimed:
+                new.append((index, cells, row, row_key))
+                if row_key is not None:
+                    claimed.add(row_key)
+            else:
+                rest.append((index, cells, row, row_key))
+        return new, rest
+
+    def _create_in_bulk(self, new: list, existing: dict, tally: Tally, failures: list) -> list:
+        """Create the new rows with the type's bulk service; the rows to write one by one
+        instead if the database refused the batch as a whole."""
+        if not new:
+            return []
+        try:
+            with transaction.atomic():
+                outcomes = self.kind.create_many(self.actor, [row for _i, _c, row, _k in new])
+        except DatabaseError:
+            return new
+        for (index, cells, _row, row_key), outcome in zip(new, outcomes, strict=True):
+            if isinstance(outcome, ValidationError):
+                failures.append(self._failure(index, cells, _reason(self.kind, self.run, outcome)))
+                continue
+            tally.add(CREATED)
+            if row_key is not None:
+                existing[row_key] = outcome
+                self.seen.add(row_key)
+        return []
 
     def _read(self, cells: list[str]) -> Prepared:
         if len(cells) > len(self.run.header) and any(

@@ -227,16 +227,18 @@ def test_an_interrupted_run_resumes_from_its_last_batch(
     settings.IMPORT_BATCH_ROWS = 2
     rows = "".join(f"p{n}@example.com,Person {n}\n" for n in range(7))
     run = uploaded("Email,Last name\n" + rows)
-    writes = {"count": 0}
-    create = imports.Writer._write
+    batches = {"count": 0}
+    write_batch = imports.Writer.write_batch
 
-    def dying(self, *args):
-        writes["count"] += 1
-        if writes["count"] == 4:  # in the middle of the second batch
+    def dying(self, batch):
+        batches["count"] += 1
+        written = write_batch(self, batch)
+        if batches["count"] == 2:  # the second batch is written but not committed
+            assert Contact.objects.count() == 4
             raise Interrupted
-        return create(self, *args)
+        return written
 
-    monkeypatch.setattr(imports.Writer, "_write", dying)
+    monkeypatch.setattr(imports.Writer, "write_batch", dying)
     # The task runner logs what stopped the job; the job stays "running", as with a
     # killed worker, until the sweep for abandoned jobs marks it failed.
     committed(import_start, run, actor=as_admin)
@@ -245,7 +247,7 @@ def test_an_interrupted_run_resumes_from_its_last_batch(
     assert run.status == ImportStatus.INTERRUPTED
     assert Job.objects.get(pk=run.job_id).status == JobStatus.RUNNING
     Job.objects.filter(pk=run.job_id).update(status=JobStatus.FAILED)
-    monkeypatch.setattr(imports.Writer, "_write", create)
+    monkeypatch.setattr(imports.Writer, "write_batch", write_batch)
     committed(import_resume, run, actor=as_admin)
     run.refresh_from_db()
     assert (run.status, run.created, run.next_row) == (ImportStatus.SUCCEEDED, 7, 7)
