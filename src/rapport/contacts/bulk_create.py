@@ -32,7 +32,7 @@ from rapport.contacts.writes import (
     plan_children,
     tag_names,
 )
-from rapport.core import search
+from rapport.core import bulk, search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log_many, diff, snapshot
 from rapport.core.customfields import validate_custom
@@ -115,18 +115,17 @@ def _references(values: dict[str, Any], found: dict[str, dict[str, Any]], errors
 def _prepare(draft: ContactDraft, actor: Actor, found: dict[str, dict[str, Any]]) -> _Ready:
     """The unsaved contact and its rows, checked as ``contact_create`` checks them."""
     errors: Errors = {}
-    blank = Contact()
+    contact = Contact()
     values = dict(draft.values)
     resolved = _references(values, found, errors)
-    values = _contact_values(values, blank, actor, errors) | resolved
+    values = _contact_values(values, contact, actor, errors) | resolved
     given = {
         "emails": draft.emails,
         "phones": draft.phones,
         "addresses": draft.addresses,
         "social_profiles": draft.social_profiles,
     }
-    plan = plan_children(blank, CONTACT_KINDS, given, values, draft.tags, errors)
-    contact = Contact()
+    plan = plan_children(contact, CONTACT_KINDS, given, values, draft.tags, errors)
     _assign_known(contact, values, errors)
     _mirror_primaries(contact, plan)
     if contact.owner_id is None and actor.user is not None:
@@ -147,7 +146,10 @@ def _prepare(draft: ContactDraft, actor: Actor, found: dict[str, dict[str, Any]]
 
 
 def _write(ready: list[_Ready], actor: Actor) -> None:
-    contacts = Contact.objects.bulk_create([item.contact for item in ready])
+    contacts = [item.contact for item in ready]
+    for contact, pk in zip(contacts, bulk.allocate_ids(Contact, len(contacts)), strict=True):
+        contact.pk = pk
+    bulk.insert_objects(Contact, contacts)
     children: dict[type, list[models.Model]] = {}
     tag_rows = []
     jobs = []
@@ -171,9 +173,9 @@ def _write(ready: list[_Ready], actor: Actor) -> None:
             )
         changes_by_contact.append((contact, changes))
     for model, rows in children.items():
-        model.objects.bulk_create(rows)
-    Contact.tags.through.objects.bulk_create(tag_rows)
-    Employment.objects.bulk_create(jobs)
+        bulk.insert_objects(model, rows)
+    bulk.insert_objects(Contact.tags.through, tag_rows)
+    bulk.insert_objects(Employment, jobs)
     audit_log_many(actor=actor, action=AuditAction.CREATE, changes_by_record=changes_by_contact)
     emit_many(
         "contact.created",

@@ -102,22 +102,24 @@ def resolve(
 
 
 def resolve_owner_and_team(values: dict[str, Any], obj: Record, errors: Errors) -> None:
-    resolve(
-        values,
-        "owner",
-        User.objects.filter(is_active=True),
-        current_id=obj.owner_id,
-        errors=errors,
-        message=_("Choose an active user."),
-    )
-    resolve(
-        values,
-        "team",
-        Team.objects.all(),
-        current_id=obj.team_id,
-        errors=errors,
-        message=_("Choose an existing team."),
-    )
+    if "owner" in values:
+        resolve(
+            values,
+            "owner",
+            User.objects.filter(is_active=True),
+            current_id=obj.owner_id,
+            errors=errors,
+            message=_("Choose an active user."),
+        )
+    if "team" in values:
+        resolve(
+            values,
+            "team",
+            Team.objects.all(),
+            current_id=obj.team_id,
+            errors=errors,
+            message=_("Choose an existing team."),
+        )
 
 
 # Child rows and tags

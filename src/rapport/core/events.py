@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from rapport.core import bulk
 from rapport.core.actors import Actor
 from rapport.core.audit import json_value
 from rapport.core.models import OutboxEvent
@@ -81,8 +82,8 @@ def emit_many(
 ) -> None:
     """``emit`` for many records at once: ``events`` holds ``(obj, payload)`` pairs."""
     if events:
-        OutboxEvent.objects.bulk_create(
-            [_event(name, obj, actor, payload) for obj, payload in events]
+        bulk.insert_objects(
+            OutboxEvent, [_event(name, obj, actor, payload) for obj, payload in events]
         )
         _request_dispatch_after_commit()
 

@@ -89,8 +89,12 @@ class ImportType:
     def all_targets(self) -> list[Target]:
         return [*self.targets, *custom_targets(self.model)]
 
+    def targets_by_name(self) -> dict[str, Target]:
+        """Every target by name; read once per batch (custom fields query the database)."""
+        return {target.name: target for target in self.all_targets()}
+
     def target(self, name: str) -> Target | None:
-        return next((target for target in self.all_targets() if target.name == name), None)
+        return self.targets_by_name().get(name)
 
     def key_choices(self) -> list[tuple[str, str]]:
         choices = [(name, self.target(name).label) for name in self.keys]

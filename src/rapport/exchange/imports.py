@@ -45,7 +45,15 @@ from rapport.accounts.models import Scope, Team, User
 from rapport.contacts import services as contacts
 from rapport.contacts.models import Company, Tag
 from rapport.core.actors import Actor
-from rapport.core.jobs import JobError, Progress, job_handler, job_start, spreadsheet_safe
+from rapport.core.customfields import definitions_held
+from rapport.core.jobs import (
+    JobError,
+    Progress,
+    job_cancel,
+    job_handler,
+    job_start,
+    spreadsheet_safe,
+)
 from rapport.core.models import Job, Source
 from rapport.core.permissions import scope_of
 from rapport.exchange import reading
@@ -383,10 +391,11 @@ def read_row(
     errors: CellErrors = []
     # References among the row's own cells (a stage within its pipeline) come last.
     columns = sorted(run.mapping.items(), key=lambda item: item[1] == "stage")
+    targets = kind.targets_by_name()
     for column, name in columns:
         index = int(column)
         raw = cells[index].strip() if index < len(cells) else ""
-        target = kind.target(name)
+        target = targets.get(name)
         if not raw or target is None:
             continue
         try:
@@ -497,8 +506,6 @@ def import_cancel(run: ImportRun, *, actor: Actor) -> ImportRun:
     own_run(run, actor)
     if run.status in (*FINISHED, ImportStatus.MAPPING):
         raise ValidationError(_("Only a queued, running or interrupted import can be cancelled."))
-    from rapport.core.jobs import job_cancel
-
     if run.job and not run.job.is_finished:
         job_cancel(run.job, actor=actor)
     ImportRun.objects.filter(pk=run.pk).update(
@@ -556,6 +563,10 @@ class Writer:
     seen: set[Any] = field(default_factory=set)
 
     def write_batch(self, batch: list[tuple[int, list[str]]]) -> tuple[Tally, list[ImportFailure]]:
+        with definitions_held():
+            return self._write_batch(batch)
+
+    def _write_batch(self, batch: list[tuple[int, list[str]]]) -> tuple[Tally, list[ImportFailure]]:
         tally, failures = Tally(), []
         key = self.run.options.get("key") or ""
         rows = []
