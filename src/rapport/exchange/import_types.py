@@ -25,6 +25,7 @@ from rapport.contacts import services as contacts
 from rapport.contacts.bulk_create import ContactDraft, contacts_create_many
 from rapport.contacts.models import Address, Company, Contact, ContactEmail, Tag
 from rapport.core.actors import Actor
+from rapport.core.audit import json_value
 from rapport.core.customfields import definitions_for
 from rapport.core.models import FieldType, Record
 from rapport.exchange import cells
@@ -192,8 +193,11 @@ def _people_targets(model: type[Record]) -> tuple[Target, ...]:
 
 
 def by_field(model: type[Record], lookup: str) -> Lookup:
+    related = [name for name in ("addresses", "tags") if hasattr(model, name)]
+
     def find(values: list[Any]) -> dict[Any, Record]:
-        found = model.objects.filter(**{f"{lookup}__in": values}).order_by("id")
+        found = model.objects.filter(**{f"{lookup}__in": values}).prefetch_related(*related)
+        found = found.order_by("id")
         return {_value_at(record, lookup): record for record in found.reverse()}
 
     return find
@@ -209,7 +213,7 @@ def _contacts_by_email(values: list[Any]) -> dict[Any, Record]:
     # Any of a contact's addresses, not only the primary one, names it.
     rows = ContactEmail.objects.filter(email__in=values, contact__deleted_at__isnull=True)
     owners = dict(rows.order_by("-contact_id").values_list("email", "contact_id"))
-    by_id = Contact.objects.in_bulk(set(owners.values()))
+    by_id = Contact.objects.prefetch_related("addresses", "tags").in_bulk(set(owners.values()))
     return {email: by_id[contact_id] for email, contact_id in owners.items()}
 
 
@@ -224,6 +228,22 @@ def _products_by_sku(values: list[Any]) -> dict[Any, Record]:
 
 
 # Writing
+
+
+def unchanged(record: Record, row: Prepared) -> bool:
+    """Whether writing ``row`` to ``record`` would change nothing, judged in memory; when
+    unsure, False, and the service decides. Spares the services a re-imported file."""
+    for name, value in row.values.items():
+        current = getattr(record, name, None)
+        if isinstance(value, models.Model):
+            value, current = value.pk, getattr(record, f"{name}_id", None)
+        if current != value:
+            return False
+    if any(json_value(value) != record.custom.get(key) for key, value in row.custom.items()):
+        return False
+    if row.tags and not set(row.tags) <= set(record.tags.all()):
+        return False
+    return not row.address or _with_address(record.addresses.all(), row.address) is None
 
 
 def _with_address(addresses: Iterable[Address], new: dict[str, str]) -> list[dict[str, Any]] | None:

@@ -70,6 +70,7 @@ from rapport.exchange.import_types import (
     Prepared,
     Target,
     import_type,
+    unchanged,
 )
 from rapport.exchange.models import ImportFailure, ImportMapping, ImportRun, ImportStatus
 from rapport.sales.models import Pipeline, Stage
@@ -643,6 +644,8 @@ class Writer:
                 if record is None:
                     written = self.kind.create(self.actor, row)
                     outcome = CREATED
+                elif unchanged(record, row):
+                    written, outcome = record, UNCHANGED
                 else:
                     version = record.version
                     written = self.kind.update(record, self.actor, row)
