@@ -17,8 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,7 +34,13 @@ from openpyxl import Workbook
 
 from rapport.accounts.models import Scope
 from rapport.contacts import queries
-from rapport.contacts.columns import available_columns, chosen_columns, load_related
+from rapport.contacts.columns import (
+    Reads,
+    available_columns,
+    chosen_columns,
+    load_related,
+    plain,
+)
 from rapport.contacts.models import Company, Contact
 from rapport.core.jobs import JobError, Progress, job_handler, spreadsheet_safe
 from rapport.core.models import Job
@@ -88,13 +95,13 @@ def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
 Report = Callable[[int], None]
 
 
-def _write_csv(buffer: IO[bytes], columns: list, rows: Iterable, report: Report) -> int:
+def _write_csv(buffer: IO[bytes], columns: list, records: Iterable, report: Report) -> int:
     text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     writer = csv.writer(text)
     writer.writerow([str(column.label) for column in columns])
     written = 0
-    for written, row in enumerate(rows, start=1):
-        writer.writerow([spreadsheet_safe(column.text(row)) for column in columns])
+    for written, texts in enumerate(records, start=1):
+        writer.writerow([spreadsheet_safe(cell) for cell in texts])
         if written % PROGRESS_EVERY == 0:
             report(written)
     text.flush()
@@ -102,12 +109,12 @@ def _write_csv(buffer: IO[bytes], columns: list, rows: Iterable, report: Report)
     return written
 
 
-def _write_jsonl(buffer: IO[bytes], columns: list, rows: Iterable, report: Report) -> int:
+def _write_jsonl(buffer: IO[bytes], columns: list, records: Iterable, report: Report) -> int:
     text = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
+    keys = [column.key for column in columns]
     written = 0
-    for written, row in enumerate(rows, start=1):
-        record = {column.key: column.text(row) for column in columns}
-        text.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for written, texts in enumerate(records, start=1):
+        text.write(json.dumps(dict(zip(keys, texts, strict=True)), ensure_ascii=False) + "\n")
         if written % PROGRESS_EVERY == 0:
             report(written)
     text.flush()
@@ -115,17 +122,41 @@ def _write_jsonl(buffer: IO[bytes], columns: list, rows: Iterable, report: Repor
     return written
 
 
-def _write_xlsx(buffer: IO[bytes], columns: list, rows: Iterable, report: Report) -> int:
+def _write_xlsx(buffer: IO[bytes], columns: list, records: Iterable, report: Report) -> int:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
     sheet.append([str(column.label) for column in columns])
     written = 0
-    for written, row in enumerate(rows, start=1):
-        sheet.append([spreadsheet_safe(column.text(row)) for column in columns])
+    for written, texts in enumerate(records, start=1):
+        sheet.append([spreadsheet_safe(cell) for cell in texts])
         if written % PROGRESS_EVERY == 0:
             report(written)
     workbook.save(buffer)
     return written
+
+
+def _texts_of_rows(rows: models.QuerySet, columns: list) -> Iterator[list[str]]:
+    for row in rows.iterator(chunk_size=CHUNK_SIZE):
+        yield [column.text(row) for column in columns]
+
+
+def _getter(read: Reads, paths: list[str]) -> Callable[[tuple], Any]:
+    places = [paths.index(path) for path in read.paths]
+    if read.combine is None:
+        return operator.itemgetter(places[0])
+    combine = read.combine
+    if len(places) == 1:
+        place = places[0]
+        return lambda values: combine(values[place])
+    return lambda values: combine(*(values[place] for place in places))
+
+
+def _texts_of_values(rows: models.QuerySet, reads: list[Reads]) -> Iterator[list[str]]:
+    """The cells from plain values: one ``values_list`` row holds every column's paths."""
+    paths = list(dict.fromkeys(path for read in reads for path in read.paths))
+    getters = [_getter(read, paths) for read in reads]
+    for values in rows.values_list(*paths).iterator(chunk_size=CHUNK_SIZE):
+        yield [plain(get(values)) for get in getters]
 
 
 FORMATS = {"csv": _write_csv, "xlsx": _write_xlsx, "jsonl": _write_jsonl}
@@ -167,9 +198,14 @@ def export_write(
     columns = chosen_columns(available_columns(model), params["columns"])
     total = rows.count()
     progress(0, total)
-    ordered = load_related(rows, columns).order_by(*ordering).iterator(chunk_size=CHUNK_SIZE)
+    rows = rows.order_by(*ordering)
+    reads = [column.plain_reads(model) for column in columns]
+    if all(reads):
+        records = _texts_of_values(rows, reads)
+    else:
+        records = _texts_of_rows(load_related(rows, columns), columns)
     written = FORMATS[params["format"]](
-        buffer, columns, ordered, lambda n: progress(n, max(total, n))
+        buffer, columns, records, lambda n: progress(n, max(total, n))
     )
     progress(written, written)
     return written

@@ -8,6 +8,8 @@ Phones are stored in E.164 (``+4930123456``), emails lower-cased.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -149,6 +151,26 @@ class Company(Record):
         return reverse("contacts:company_detail", args=[self.pk])
 
 
+CONTACT_LABEL_FIELDS = (
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "email",
+    "phone",
+    "pk",
+)
+
+
+def contact_label(*values: Any) -> str:
+    """What a contact is called, from its ``CONTACT_LABEL_FIELDS``: its full name, else its
+    email or phone. Exports build it from plain values, without the row."""
+    *names, email, phone, pk = values
+    full_name = " ".join(part for part in names if part)
+    return full_name or email or phone or _("Contact %(id)s") % {"id": pk}
+
+
 class Contact(Record):
     prefix = models.CharField(_("prefix"), max_length=20, blank=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
@@ -221,7 +243,7 @@ class Contact(Record):
         ]
 
     def __str__(self) -> str:
-        return self.full_name or self.email or self.phone or _("Contact %(id)s") % {"id": self.pk}
+        return contact_label(*(getattr(self, name) for name in CONTACT_LABEL_FIELDS))
 
     @property
     def full_name(self) -> str:
