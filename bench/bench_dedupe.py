@@ -34,7 +34,15 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import configure_environment, empty_contacts, empty_tables, seed_contacts
+from run import (
+    best_of,
+    configure_environment,
+    empty_contacts,
+    empty_tables,
+    sales_manager,
+    sales_rep,
+    seed_contacts,
+)
 
 PLANTED_KINDS = ("email", "phone", "company")
 T = TypeVar("T")
@@ -155,6 +163,30 @@ def report_planted(planted: list[tuple[int, int, str]]) -> None:
         print(f"    {count:,}: {reason}")
 
 
+def time_queue_pages(repeat: int) -> None:
+    """The review queue's first page (50 pairs and their records) for a sales manager (merge
+    scope: the team) and a sales rep (their own records), as the page reads it."""
+    from django.test import Client
+
+    from rapport.contacts import duplicates
+    from rapport.core.pagination import keyset_page
+
+    for label, user in (("sales manager", sales_manager()), ("sales rep", sales_rep())):
+
+        def first_page(user=user) -> int:
+            queue = duplicates.review_queue(user, "contacts.contact")
+            page = keyset_page(queue, ordering=duplicates.SORTS["-confidence"], cursor=None)
+            return len(duplicates.with_records(page.items, "contacts.contact"))
+
+        shown = first_page()
+        elapsed = best_of(repeat, first_page)
+        print(f"queue first page ({label}, {shown} pairs): {elapsed * 1000:.1f} ms")
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(sales_manager())
+    elapsed = best_of(repeat, lambda: client.get("/duplicates/"))
+    print(f"queue page over HTTP (sales manager): {elapsed * 1000:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -164,6 +196,7 @@ def main() -> None:
         "--planted", type=float, default=0.03, help="share of contacts copied as duplicates"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=20, help="timings per page query")
     args = parser.parse_args()
 
     configure_environment()
@@ -177,6 +210,8 @@ def main() -> None:
     from rapport.contacts.models import Company, Contact, DuplicateCandidate
 
     call_command("migrate", verbosity=0)
+    # The page renders static URLs from the manifest, as a deployed server does.
+    call_command("collectstatic", interactive=False, verbosity=0)
     DuplicateCandidate.objects.all().delete()
     empty_contacts()
     empty_tables()
@@ -201,6 +236,7 @@ def main() -> None:
     report_planted(planted)
     _again, rescan = timed(lambda: dedupe.scan("contacts.contact"))
     print(f"rescan (the queue already filled): {rescan:.1f} s")
+    time_queue_pages(args.repeat)
 
     companies = Company.objects.count()
     result, elapsed = timed(lambda: dedupe.scan("contacts.company"))

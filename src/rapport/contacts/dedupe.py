@@ -480,9 +480,13 @@ def similar_names(names: Sequence[str]) -> Iterator[tuple[int, int, float]]:
         scores = process.cdist(
             window, window, scorer=fuzz.ratio, score_cutoff=NAME_SIMILAR, workers=1
         )
-        for i, j in zip(*scores.nonzero(), strict=True):
-            if i < j:
-                yield start + int(i), start + int(j), float(scores[i, j])
+        # Below the cutoff a score is 0; each pair is there twice, and each name with itself.
+        rows, columns = scores.nonzero()
+        upper = rows < columns
+        rows, columns = rows[upper], columns[upper]
+        found = zip(rows.tolist(), columns.tolist(), scores[rows, columns].tolist(), strict=True)
+        for i, j, score in found:
+            yield start + i, start + j, score
 
 
 class Scan:
@@ -509,6 +513,8 @@ class Scan:
             records = self._compare_blocks(block, wanted if number == 0 else set())
             self.result.records = self.result.records or records
         self._compare_remaining_names()
+        # The names of a million records are no use to the worker once compared.
+        comparable.cache_clear()
         self._save(self._verdicts(), started)
         self._remove_stale(started)
         self.progress(self.read, max(self.total, self.read))

@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rapport.accounts.models import User
 from rapport.contacts import duplicates
 from rapport.contacts.dedupe import SURE, may_merge, require_merge_right
 from rapport.contacts.forms import SureMergeForm
@@ -32,8 +33,11 @@ MERGE_SCREENS = {
 }
 
 
-def _object_type(params: QueryDict) -> str:
-    object_type = params.get("type") or DuplicateType.CONTACT
+def _object_type(params: QueryDict, user: User) -> str:
+    """The type ``params`` name, else the first whose records ``user`` may merge."""
+    object_type = params.get("type") or next(
+        (name for name in DuplicateType.values if may_merge(user, name)), DuplicateType.CONTACT
+    )
     if object_type not in MERGE_SCREENS:
         raise BadRequest("unknown type")
     return object_type
@@ -55,7 +59,7 @@ def _back(request: HttpRequest, object_type: str) -> str:
 
 @login_required
 def duplicate_list(request: HttpRequest) -> HttpResponse:
-    object_type = _object_type(request.GET)
+    object_type = _object_type(request.GET, request.user)
     sort = request.GET.get("sort") or "-confidence"
     if sort not in duplicates.SORTS:
         raise BadRequest("unknown sort")
@@ -101,7 +105,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def duplicate_scan(request: HttpRequest) -> HttpResponse:
     job = duplicates.duplicate_scan_start(
-        actor=Actor.for_request(request), object_type=_object_type(request.POST)
+        actor=Actor.for_request(request), object_type=_object_type(request.POST, request.user)
     )
     return redirect("core:job_detail", pk=job.pk)
 
@@ -109,7 +113,9 @@ def duplicate_scan(request: HttpRequest) -> HttpResponse:
 @login_required
 def duplicate_merge_sure(request: HttpRequest) -> HttpResponse:
     """GET: what "Merge all sure pairs" does, and its threshold; POST: start it."""
-    object_type = _object_type(request.POST if request.method == "POST" else request.GET)
+    object_type = _object_type(
+        request.POST if request.method == "POST" else request.GET, request.user
+    )
     require_merge_right(request.user, object_type)
     form = SureMergeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from rapport.accounts.models import Role
 from rapport.conftest import make_user
 from rapport.contacts import dedupe
 from rapport.contacts.models import Contact, DuplicateCandidate, DuplicateStatus
@@ -312,3 +313,19 @@ def test_the_page_reads_a_fixed_number_of_queries(
 # Session, user and role; the page of pairs, their records (with their companies) and the
 # last scan; the header's count of unread notifications.
 QUERIES_PER_PAGE = 7
+
+
+def test_one_who_may_merge_only_companies_lands_on_their_queue(db):
+    Role.objects.create(
+        slug="company-keeper",
+        name="Company keeper",
+        permissions={"*": {"view": "all"}, "contacts.company": {"view": "all", "merge": "all"}},
+    )
+    client = client_for(make_user("kim@example.com", role_slug="company-keeper"))
+
+    response = client.get(QUEUE)
+
+    assert response.status_code == 200
+    assert response.context["object_type"] == "contacts.company"
+    assert "Record types" not in body(response)  # no tab for contacts
+    assert client.get(QUEUE, {"type": CONTACTS}).status_code == 403
