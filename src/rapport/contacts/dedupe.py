@@ -260,7 +260,7 @@ def _verdict(evidence: Evidence, tables: Sequence[tuple[str, dict[str, int]]]) -
 
 
 def contact_verdict(evidence: Evidence) -> Verdict | None:
-    """Same email: very high (60 when the names differ: a shared mailbox). Same phone and
+    """Same email: very high (50 when the names differ: a shared mailbox). Same phone and
     a similar name: high. A similar name and the same company or city: medium."""
     tables = [
         (DuplicateReason.SAME_EMAIL, SHARED_EMAIL_CONFIDENCE),
@@ -294,6 +294,8 @@ class SharedKey:
 
 @dataclass(frozen=True)
 class Kind:
+    """What the scan reads and compares for one object type."""
+
     object_type: str
     model: type[Contact] | type[Company]
     shared_keys: tuple[SharedKey, ...]

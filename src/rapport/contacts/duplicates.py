@@ -64,8 +64,8 @@ ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def mergeable(user: User | None, object_type: str) -> models.QuerySet:
-    """The live records of ``object_type`` that ``user`` may merge."""
-    return scope(MODELS[object_type].objects.all(), user, "merge")
+    """The live records of ``object_type`` that ``user`` may see and merge."""
+    return scope(scope(MODELS[object_type].objects.all(), user, "view"), user, "merge")
 
 
 def review_queue(user: User | None, object_type: str) -> models.QuerySet[DuplicateCandidate]:

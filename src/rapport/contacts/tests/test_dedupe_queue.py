@@ -9,7 +9,7 @@ from django.test import Client
 
 from rapport.accounts.models import Role
 from rapport.conftest import make_user
-from rapport.contacts import dedupe
+from rapport.contacts import dedupe, duplicates
 from rapport.contacts.models import Contact, DuplicateCandidate, DuplicateStatus
 from rapport.contacts.tests.dedupe_data import firm, person
 from rapport.core.actors import Actor
@@ -329,3 +329,13 @@ def test_one_who_may_merge_only_companies_lands_on_their_queue(db):
     assert response.context["object_type"] == "contacts.company"
     assert "Record types" not in body(response)  # no tab for contacts
     assert client.get(QUEUE, {"type": CONTACTS}).status_code == 403
+
+
+def test_the_page_says_how_the_last_scan_went(alice_client, as_alice):
+    assert "No scan yet." in body(alice_client.get(QUEUE))
+
+    job = duplicates.duplicate_scan_start(actor=as_alice, object_type=CONTACTS)
+    assert "A scan is under way" in body(alice_client.get(QUEUE))
+
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED)
+    assert "The last scan did not finish." in body(alice_client.get(QUEUE))
