@@ -102,17 +102,18 @@ class PairRow:
 
 
 def with_records(candidates: Sequence[DuplicateCandidate], object_type: str) -> list[PairRow]:
-    """The pairs with their records, read in one query."""
+    """The pairs with their records, read in one query; a pair whose record went to the
+    trash since the pairs were read is left out."""
     ids = {pk for candidate in candidates for pk in (candidate.low_id, candidate.high_id)}
     records = MODELS[object_type].objects.filter(pk__in=ids)
     if object_type == DuplicateType.CONTACT:
         records = records.select_related("company")
     by_id = {record.pk: record for record in records}
-    rows = []
-    for candidate in candidates:
-        keep, other = winner_and_loser(by_id[candidate.low_id], by_id[candidate.high_id])
-        rows.append(PairRow(candidate, keep, other))
-    return rows
+    return [
+        PairRow(candidate, *winner_and_loser(by_id[candidate.low_id], by_id[candidate.high_id]))
+        for candidate in candidates
+        if candidate.low_id in by_id and candidate.high_id in by_id
+    ]
 
 
 # Which record survives an unattended merge

@@ -179,3 +179,18 @@ def test_without_merge_rights_the_queue_and_jobs_are_forbidden(pairs):
 
 def test_anonymous_callers_are_unauthenticated(client, pairs):
     assert client.get(f"{API}/duplicates").status_code == 401
+
+
+def test_the_endpoints_are_described_in_openapi(admin_client):
+    schema = admin_client.get(f"{API}/openapi.json").json()
+
+    assert {
+        "/api/v1/duplicates",
+        "/api/v1/duplicates/{candidate_id}/dismiss",
+        "/api/v1/duplicates/scan",
+        "/api/v1/duplicates/merge-sure",
+    } <= set(schema["paths"])
+    listed = schema["paths"]["/api/v1/duplicates"]["get"]
+    assert {"object_type", "sort", "min_confidence", "cursor", "limit"} <= {
+        parameter["name"] for parameter in listed["parameters"]
+    }

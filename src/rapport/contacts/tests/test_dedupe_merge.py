@@ -140,3 +140,32 @@ def test_only_one_merge_runs_at_a_time(as_alice):
 
     assert duplicates.duplicates_merge_start(actor=as_alice, object_type=CONTACTS) == waiting
     assert Job.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("object_type", "min_confidence"),
+    [("contacts.contact", 89), ("contacts.contact", 101), ("accounts.user", 95)],
+)
+def test_bad_parameters_start_nothing(as_alice, object_type, min_confidence):
+    with pytest.raises(ValidationError):
+        duplicates.duplicates_merge_start(
+            actor=as_alice, object_type=object_type, min_confidence=min_confidence
+        )
+    with pytest.raises(ValidationError):
+        duplicates.duplicate_scan_start(actor=as_alice, object_type="accounts.user")
+
+    assert not Job.objects.exists()
+
+
+def test_a_merged_pair_cannot_be_dismissed(as_alice, django_capture_on_commit_callbacks):
+    person(as_alice, "Ada", "Lovelace", email="ada@example.com")
+    person(as_alice, "Ada", "Lovelace", email="ada@example.com")
+    dedupe.scan(CONTACTS)
+    merge_sure(as_alice, django_capture_on_commit_callbacks)
+    pair = DuplicateCandidate.objects.get()
+
+    with pytest.raises(ValidationError, match="merged already"):
+        duplicates.duplicate_dismiss(pair, actor=as_alice)
+
+    pair.refresh_from_db()
+    assert pair.status == DuplicateStatus.MERGED
