@@ -25,10 +25,10 @@ city, or the very same name). ``contact_verdict`` and ``company_verdict`` turn
 the evidence of a pair into a confidence (0 to 100) and its reasons; pairs at
 ``SURE`` or above are the ones "Merge all sure pairs" folds together.
 
-Found pairs are written in bulk (insert, or update of the confidence and
-reasons of a pair found before), so a rescan adds no second row and keeps a
-dismissed pair dismissed. Open pairs a scan no longer finds are removed at
-its end, as are pairs whose records were deleted for good.
+Found pairs are written in bulk (new ones inserted with ``core.bulk``, those
+found before updated where they changed), so a rescan adds no second row and
+keeps a dismissed pair dismissed. Open pairs a scan no longer finds are removed
+at its end, as are pairs whose records were deleted for good.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Func, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 from django.http import HttpRequest
@@ -64,6 +64,7 @@ from rapport.contacts.models import (
     DuplicateType,
     Phone,
 )
+from rapport.core import bulk
 from rapport.core.jobs import Progress, job_handler
 from rapport.core.models import Job
 from rapport.core.permissions import scope_of
@@ -82,6 +83,8 @@ BLOCK_CAP = 500
 WINDOW_STEP = BLOCK_CAP // 2
 READ_CHUNK = 5_000
 WRITE_BATCH = 1_000
+# Ids per ``IN (…)``, within every SQLite's limit of bound parameters.
+IN_BATCH = 500
 PROGRESS_EVERY = 25_000
 
 MODELS: dict[str, type[Contact] | type[Company]] = {
@@ -517,8 +520,8 @@ class Scan:
         self._compare_remaining_names()
         # The names of a million records are no use to the worker once compared.
         comparable.cache_clear()
-        self._save(self._verdicts(), started)
-        self._remove_stale(started)
+        self._save(self._verdicts(), found_at=started)
+        self._remove_purged()
         self.progress(self.read, max(self.total, self.read))
         return self.result
 
@@ -584,47 +587,72 @@ class Scan:
             if verdict is not None:
                 yield pair, verdict
 
-    def _save(self, verdicts: Iterable[tuple[Pair, Verdict]], started: Any) -> None:
-        batch: list[DuplicateCandidate] = []
+    def _save(self, verdicts: Iterable[tuple[Pair, Verdict]], found_at: Any) -> None:
+        """Bring the pairs of this type up to date: new ones inserted in bulk
+        (``core.bulk``: executemany, COPY); one found before keeps its row, id, status
+        and ``found_at``, and gets the confidence and reasons found now; an open pair
+        not found again (its records changed or went to the trash) is removed."""
+        known = self._known_pairs()
+        new: list[dict[str, Any]] = []
+        changed: list[DuplicateCandidate] = []
         for (low, high), (confidence, reasons) in verdicts:
-            batch.append(
-                DuplicateCandidate(
-                    object_type=self.kind.object_type,
-                    low_id=low,
-                    high_id=high,
-                    confidence=confidence,
-                    reasons=[str(reason) for reason in reasons],
-                    found_at=started,
-                )
-            )
+            codes = [str(reason) for reason in reasons]
             self.result.candidates += 1
             self.result.sure += confidence >= SURE
-            if len(batch) >= WRITE_BATCH:
-                self._write(batch)
-                batch = []
-        self._write(batch)
-
-    @staticmethod
-    def _write(batch: list[DuplicateCandidate]) -> None:
-        # A pair found before keeps its row, id and status; only what was found changes.
-        DuplicateCandidate.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["object_type", "low_id", "high_id"],
-            update_fields=["confidence", "reasons", "found_at"],
+            before = known.pop((low, high), None)
+            if before is None:
+                new.append(
+                    {
+                        "object_type": self.kind.object_type,
+                        "low_id": low,
+                        "high_id": high,
+                        "confidence": confidence,
+                        "reasons": codes,
+                        "found_at": found_at,
+                    }
+                )
+            elif before[2] != [confidence, codes]:
+                changed.append(
+                    DuplicateCandidate(pk=before[0], confidence=confidence, reasons=codes)
+                )
+        for start in range(0, len(new), WRITE_BATCH):
+            # One transaction a batch: outside one, SQLite commits every row.
+            with transaction.atomic():
+                bulk.insert(DuplicateCandidate, new[start : start + WRITE_BATCH])
+        DuplicateCandidate.objects.bulk_update(
+            changed, ["confidence", "reasons"], batch_size=IN_BATCH
+        )
+        # What is left of the known pairs was not found again.
+        self._remove_open(
+            [pk for pk, status, _found in known.values() if status == DuplicateStatus.OPEN]
         )
 
-    def _remove_stale(self, started: Any) -> None:
-        """Open pairs this scan did not find again, and pairs of purged records."""
-        mine = DuplicateCandidate.objects.filter(object_type=self.kind.object_type)
-        stale, _kinds = mine.filter(status=DuplicateStatus.OPEN, found_at__lt=started).delete()
+    def _known_pairs(self) -> dict[Pair, tuple[int, str, list[Any]]]:
+        """The pairs of this type found before: ``(id, status, [confidence, reasons])``."""
+        rows = DuplicateCandidate.objects.filter(object_type=self.kind.object_type).values_list(
+            "pk", "low_id", "high_id", "status", "confidence", "reasons"
+        )
+        return {
+            (low, high): (pk, status, [confidence, reasons])
+            for pk, low, high, status, confidence, reasons in rows.iterator(chunk_size=READ_CHUNK)
+        }
+
+    def _remove_open(self, ids: list[int]) -> None:
+        """Those of the pairs ``ids`` still open (not dismissed or merged meanwhile)."""
+        for start in range(0, len(ids), IN_BATCH):
+            batch = DuplicateCandidate.objects.filter(pk__in=ids[start : start + IN_BATCH])
+            removed, _kinds = batch.filter(status=DuplicateStatus.OPEN).delete()
+            self.result.removed += removed
+
+    def _remove_purged(self) -> None:
+        """Pairs of records deleted for good, whatever their status."""
         records = self.kind.model.all_objects.all()
-        purged = mine.filter(
+        purged = DuplicateCandidate.objects.filter(object_type=self.kind.object_type).filter(
             ~Exists(records.filter(pk=OuterRef("low_id")))
             | ~Exists(records.filter(pk=OuterRef("high_id")))
         )
-        gone, _kinds = purged.delete()
-        self.result.removed = stale + gone
+        removed, _kinds = purged.delete()
+        self.result.removed += removed
 
 
 def scan(object_type: str, progress: Progress | None = None) -> ScanResult:

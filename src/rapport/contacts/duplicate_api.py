@@ -32,7 +32,7 @@ class DuplicateOut(Schema):
     confidence: int = Field(description="0 to 100; pairs at 95 or more are sure.")
     reasons: list[DuplicateReason]
     status: str
-    found_at: datetime.datetime = Field(description="When a scan last found the pair.")
+    found_at: datetime.datetime = Field(description="When a scan first found the pair.")
     merge_url: str = Field(description="The merge screen of the pair, in the web UI.")
 
     @staticmethod
