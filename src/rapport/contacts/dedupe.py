@@ -1,7 +1,7 @@
 """Duplicate detection over the whole database: the scan that fills the review queue.
 
 The scan never compares every record with every other (a million contacts make
-half a trillion pairs). It gathers evidence in two passes:
+half a trillion pairs). It gathers evidence in two steps:
 
 1. **Shared keys.** Records that share a normalised email address, an E.164
    phone number or (companies) a domain are found by a ``GROUP BY`` in the
@@ -9,21 +9,23 @@ half a trillion pairs). It gathers evidence in two passes:
    A key held by more than ``SHARED_KEY_CAP`` records (``info@…``, a
    switchboard number, a hosting domain) says nothing about any two of them:
    it is skipped and counted.
-2. **Similar names, within blocks.** Live records are read once, streamed in
-   the order of a blocking key computed by the database: the first three
+2. **Similar names, within blocks.** Live records are streamed in the order
+   of a blocking key computed by the database: for contacts the first three
    letters of the folded (lower-case, accents removed) last name and the first
-   letter of the first name for contacts, the first three letters of the
-   folded name for companies. Names are compared only within a block, with
-   rapidfuzz (``process.cdist``, token-sorted ``ratio``). A block larger than
-   ``BLOCK_CAP`` is sorted by name and compared in overlapping windows of
-   ``BLOCK_CAP`` (a sorted neighbourhood), so no block costs more than
-   ``BLOCK_CAP`` comparisons per record.
+   letter of the first name, then in a second pass the first three of the first
+   name and the first of the last (a slip in the first letters of the last name
+   moves a record to another block of the first pass only); for companies the
+   first three letters of the folded name. Names are compared only within a
+   block, with rapidfuzz (``process.cdist``, ``ratio`` of the folded words in
+   their order). A block larger than ``BLOCK_CAP`` is sorted by name and
+   compared in overlapping windows of ``BLOCK_CAP`` (a sorted neighbourhood),
+   so no record costs more than ``BLOCK_CAP`` comparisons a pass.
 
 A similar name alone is not proposed ("Anna Schmidt" is many people): it needs
-a second signal, the same company or the same city (companies: the same
-city, or the very same name). ``contact_verdict`` and ``company_verdict`` turn
-the evidence of a pair into a confidence (0 to 100) and its reasons; pairs at
-``SURE`` or above are the ones "Merge all sure pairs" folds together.
+a second signal, the same company or the same city. ``contact_verdict`` and
+``company_verdict`` turn the evidence of a pair into a confidence (0 to 100)
+and its reasons; pairs at ``SURE`` or above are the ones "Merge all sure pairs"
+folds together.
 
 Found pairs are written in bulk (new ones inserted with ``core.bulk``, those
 found before updated where they changed), so a rescan adds no second row and
