@@ -4,6 +4,7 @@ from rapport.accounts.api import router as accounts_router
 from rapport.activities.api import router as activities_router
 from rapport.attachments.api import router as attachments_router
 from rapport.contacts.api import router as contacts_router
+from rapport.contacts.duplicate_api import router as duplicates_router
 from rapport.core.api import RapportAPI
 from rapport.core.api_routes import router as core_router
 from rapport.core.search_api import router as search_router
@@ -22,6 +23,7 @@ api = RapportAPI(title="Rapport API", version="1", urls_namespace="api")
 api.add_router("", accounts_router)
 api.add_router("", core_router)
 api.add_router("", contacts_router)
+api.add_router("", duplicates_router)
 api.add_router("", activities_router)
 api.add_router("", attachments_router)
 api.add_router("", search_router)

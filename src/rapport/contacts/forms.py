@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.forms import PersonChoiceField
 from rapport.accounts.models import TIMEZONE_CHOICES, Team, User
+from rapport.contacts.dedupe import LOWEST_SURE, SURE
 from rapport.contacts.filtersets import ID_PATTERN
 from rapport.contacts.models import (
     AddressKind,
@@ -620,6 +621,17 @@ class MergeForm(forms.Form):
             for index, key in enumerate(self.keys)
             if self.cleaned_data[f"field_{index}"]
         }
+
+
+class SureMergeForm(forms.Form):
+    """The threshold of "Merge all sure pairs"."""
+
+    min_confidence = forms.IntegerField(
+        label=_("Merge the pairs of this confidence or more"),
+        min_value=LOWEST_SURE,
+        max_value=100,
+        initial=SURE,
+    )
 
 
 # Tags and static lists -----------------------------------------------------------------

@@ -32,14 +32,20 @@ from rapport.contacts.children import (
     same_rows,
     stored,
 )
-from rapport.contacts.models import Company, Contact, Tag
+from rapport.contacts.models import (
+    Company,
+    Contact,
+    DuplicateCandidate,
+    DuplicateStatus,
+    Tag,
+)
 from rapport.core import search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, diff, snapshot
 from rapport.core.customfields import definitions_for
 from rapport.core.events import emit
 from rapport.core.models import AuditAction, Record
-from rapport.core.permissions import require
+from rapport.core.permissions import object_type, require
 from rapport.core.services import (
     PROTECTED_FIELDS,
     assign_values,
@@ -417,6 +423,13 @@ def _drop_clashes(rows: models.QuerySet, field: str, winner: Record) -> None:
             rows.filter(**{f"{others[0]}__in": held}).delete()
 
 
+def _settle_duplicate_pair(winner: Record, loser: Record, actor: Actor) -> None:
+    """The pair, if the duplicate scan had found it, leaves the review queue as merged."""
+    DuplicateCandidate.objects.pair(object_type(winner), winner.pk, loser.pk).update(
+        status=DuplicateStatus.MERGED, decided_at=timezone.now(), decided_by=actor.user
+    )
+
+
 def merge_records(
     winner: RecordT,
     loser: RecordT,
@@ -444,6 +457,7 @@ def merge_records(
         winner.tags.add(*loser.tags.all())
         merge_more(winner, loser)
         _repoint_the_rest(winner, loser, handled)
+        _settle_duplicate_pair(winner, loser, actor)
         winner.version += 1
         winner.updated_by = actor.user
         winner.save()
