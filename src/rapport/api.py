@@ -4,9 +4,11 @@ from rapport.accounts.api import router as accounts_router
 from rapport.activities.api import router as activities_router
 from rapport.attachments.api import router as attachments_router
 from rapport.contacts.api import router as contacts_router
+from rapport.contacts.duplicate_api import router as duplicates_router
 from rapport.core.api import RapportAPI
 from rapport.core.api_routes import router as core_router
 from rapport.core.search_api import router as search_router
+from rapport.exchange.api import router as exchange_router
 from rapport.exchange.vcard_api import router as vcard_router
 from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
@@ -23,6 +25,7 @@ api.add_router("", accounts_router)
 api.add_router("", core_router)
 api.add_router("", contacts_router)
 api.add_router("", vcard_router)
+api.add_router("", duplicates_router)
 api.add_router("", activities_router)
 api.add_router("", attachments_router)
 api.add_router("", search_router)
@@ -35,3 +38,4 @@ api.add_router("", orders_router)
 api.add_router("", quotes_router)
 api.add_router("", leads_router)
 api.add_router("", lead_settings_router)
+api.add_router("", exchange_router)

@@ -225,3 +225,7 @@ if not (len(PHONE_REGION) == 2 and PHONE_REGION.isascii() and PHONE_REGION.isalp
     raise config.ConfigError(
         "RAPPORT_PHONE_REGION", f"use a two-letter country code such as US, got {PHONE_REGION!r}"
     )
+
+# Imports: the largest file accepted, and how many rows each committed batch holds.
+IMPORT_MAX_BYTES = config.env_int("RAPPORT_IMPORT_MAX_MB", 500, minimum=1) * 1_000_000
+IMPORT_BATCH_ROWS = config.env_int("RAPPORT_IMPORT_BATCH_ROWS", 500, minimum=1)

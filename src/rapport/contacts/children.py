@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pycountry
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import models
@@ -32,7 +33,8 @@ from rapport.contacts.phones import normalize_phone
 
 DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Names people use that ISO 3166 does not.
+COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB"}
 NETWORK_HOSTS = {
     "linkedin.com": SocialNetwork.LINKEDIN,
     "x.com": SocialNetwork.X,
@@ -80,6 +82,22 @@ def normalize_domain(raw: str) -> str:
     return host
 
 
+def normalize_country(raw: str) -> str:
+    """A country as its ISO 3166 two-letter code, from that code, the three-letter one or
+    its English name in any case: ``"deu"``, ``"Germany"`` → ``"DE"``."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    if text.lower() in COUNTRY_ALIASES:
+        return COUNTRY_ALIASES[text.lower()]
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        raise ValidationError(
+            _("Enter a country as a two-letter ISO 3166 code (DE) or its English name.")
+        ) from None
+
+
 def clean_currency(raw: str) -> str:
     code = (raw or "").strip().upper()
     if code and not CURRENCY.match(code):
@@ -106,9 +124,10 @@ def _clean_phone(item: dict[str, Any]) -> dict[str, Any]:
 
 def _clean_address(item: dict[str, Any]) -> dict[str, Any]:
     cleaned = {name: str(value or "").strip() for name, value in item.items() if name != "kind"}
-    country = cleaned.get("country", "").upper()
-    if country and not COUNTRY.match(country):
-        raise ValidationError({"country": [_("Enter a two-letter ISO 3166 country code.")]})
+    try:
+        country = normalize_country(cleaned.get("country", ""))
+    except ValidationError as error:
+        raise ValidationError({"country": error.messages}) from None
     if not any(cleaned.get(name) for name in ("street", "city", "postal_code", "country")):
         raise ValidationError(_("Enter at least a street, a city, a postal code or a country."))
     return item | cleaned | {"country": country}

@@ -1,5 +1,11 @@
-"""CSV export of companies or contacts: the rows a list page selected, or all rows its
-filters match, with the columns it showed. Runs as a background job with progress.
+"""Export of a list page (companies, contacts, deals): the rows it selected, or all rows
+its filters match, with the columns it showed, as CSV, XLSX or JSON Lines. Runs as a
+background job with progress.
+
+Rows stream from the database in chunks into a temporary file (openpyxl's
+write-only mode for XLSX), so an export of a million rows holds one chunk in
+memory. Text that a spreadsheet would run as a formula is written with a
+leading apostrophe in CSV and XLSX; JSON Lines keeps the values as they are.
 
 The job reads the rows again as its owner, through the same list query as the
 page and narrowed to what the owner's role lets them export, so an export
@@ -10,9 +16,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import operator
 import tempfile
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -22,10 +30,17 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from openpyxl import Workbook
 
 from rapport.accounts.models import Scope
 from rapport.contacts import queries
-from rapport.contacts.columns import available_columns, chosen_columns, load_related
+from rapport.contacts.columns import (
+    Reads,
+    available_columns,
+    chosen_columns,
+    load_related,
+    plain,
+)
 from rapport.contacts.models import Company, Contact
 from rapport.core.jobs import JobError, Progress, job_handler, spreadsheet_safe
 from rapport.core.models import Job
@@ -57,8 +72,10 @@ def well_formed_filters(filters: Any) -> bool:
 
 def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
     """``filters`` (name → value or list), ``ids`` (the selection, empty for all rows
-    matching), ``columns`` and ``sort``, as the list page sends them."""
+    matching), ``columns``, ``sort`` and ``format`` (csv, xlsx or jsonl), as the list
+    page sends them."""
     filters = params.get("filters") or {}
+    file_format = params.get("format") or "csv"
     ids = params.get("ids") or []
     columns = params.get("columns") or []
     sort = params.get("sort") or ""
@@ -70,10 +87,81 @@ def clean_export_params(params: dict[str, Any]) -> dict[str, Any]:
         and isinstance(columns, list)
         and all(isinstance(column, str) for column in columns)
         and isinstance(sort, str)
+        and file_format in FORMATS
     )
     if not well_formed:
         raise ValidationError(_("The export parameters are not valid."))
-    return {"filters": filters, "ids": ids, "columns": columns, "sort": sort}
+    return {"filters": filters, "ids": ids, "columns": columns, "sort": sort, "format": file_format}
+
+
+Report = Callable[[int], None]
+
+
+def _write_csv(buffer: IO[bytes], columns: list, records: Iterable, report: Report) -> int:
+    text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow([str(column.label) for column in columns])
+    written = 0
+    for written, texts in enumerate(records, start=1):
+        writer.writerow([spreadsheet_safe(cell) for cell in texts])
+        if written % PROGRESS_EVERY == 0:
+            report(written)
+    text.flush()
+    text.detach()
+    return written
+
+
+def _write_jsonl(buffer: IO[bytes], columns: list, records: Iterable, report: Report) -> int:
+    text = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
+    keys = [column.key for column in columns]
+    written = 0
+    for written, texts in enumerate(records, start=1):
+        text.write(json.dumps(dict(zip(keys, texts, strict=True)), ensure_ascii=False) + "\n")
+        if written % PROGRESS_EVERY == 0:
+            report(written)
+    text.flush()
+    text.detach()
+    return written
+
+
+def _write_xlsx(buffer: IO[bytes], columns: list, records: Iterable, report: Report) -> int:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append([str(column.label) for column in columns])
+    written = 0
+    for written, texts in enumerate(records, start=1):
+        sheet.append([spreadsheet_safe(cell) for cell in texts])
+        if written % PROGRESS_EVERY == 0:
+            report(written)
+    workbook.save(buffer)
+    return written
+
+
+def _texts_of_rows(rows: models.QuerySet, columns: list) -> Iterator[list[str]]:
+    for row in rows.iterator(chunk_size=CHUNK_SIZE):
+        yield [column.text(row) for column in columns]
+
+
+def _getter(read: Reads, paths: list[str]) -> Callable[[tuple], Any]:
+    places = [paths.index(path) for path in read.paths]
+    if read.combine is None:
+        return operator.itemgetter(places[0])
+    combine = read.combine
+    if len(places) == 1:
+        place = places[0]
+        return lambda values: combine(values[place])
+    return lambda values: combine(*(values[place] for place in places))
+
+
+def _texts_of_values(rows: models.QuerySet, reads: list[Reads]) -> Iterator[list[str]]:
+    """The cells from plain values: one ``values_list`` row holds every column's paths."""
+    paths = list(dict.fromkeys(path for read in reads for path in read.paths))
+    getters = [_getter(read, paths) for read in reads]
+    for values in rows.values_list(*paths).iterator(chunk_size=CHUNK_SIZE):
+        yield [plain(get(values)) for get in getters]
+
+
+FORMATS = {"csv": _write_csv, "xlsx": _write_xlsx, "jsonl": _write_jsonl}
 
 
 def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
@@ -87,55 +175,79 @@ def may_export(model: type[models.Model]) -> Callable[[User | None], None]:
 ListQuery = Callable[["User", QueryDict], tuple[Any, list[str]]]
 
 
-def export_rows(job: Job, list_query: ListQuery) -> tuple[models.QuerySet, list[str]]:
-    """The rows a list export job selects, as its owner may export them now, and the
-    list's ordering."""
-    params = queries.as_query_dict(job.params["filters"]).copy()
-    if job.params["sort"]:
-        params["sort"] = job.params["sort"]
+def selected_rows(
+    owner: User, list_query: ListQuery, params: dict[str, Any]
+) -> tuple[models.QuerySet, list[str]]:
+    """The rows ``params`` (as ``clean_export_params`` returns them) select, as ``owner``
+    may export them, and the list's ordering. ``JobError`` for filters that do not apply."""
+    query = queries.as_query_dict(params["filters"]).copy()
+    if params["sort"]:
+        query["sort"] = params["sort"]
     try:
-        filterset, ordering = list_query(job.owner, params)
+        filterset, ordering = list_query(owner, query)
     except queries.InvalidFilters as error:
         raise JobError(" ".join(error.messages)) from None
-    rows = scope(filterset.qs, job.owner, "export")
-    if job.params["ids"]:
-        rows = rows.filter(pk__in=job.params["ids"])
+    rows = scope(filterset.qs, owner, "export")
+    if params["ids"]:
+        rows = rows.filter(pk__in=params["ids"])
     return rows, ordering
 
 
-def export_csv(
+def export_write(
+    buffer: IO[bytes],
+    *,
+    owner: User,
+    model: type[models.Model],
+    list_query: ListQuery,
+    params: dict[str, Any],
+    progress: Progress,
+) -> int:
+    """Write the rows ``params`` (as ``clean_export_params`` returns them) select, as
+    ``owner`` may export them, to ``buffer``; the number of rows written. ``JobError``
+    for filters that do not apply."""
+    rows, ordering = selected_rows(owner, list_query, params)
+    columns = chosen_columns(available_columns(model), params["columns"])
+    total = rows.count()
+    progress(0, total)
+    rows = rows.order_by(*ordering)
+    reads = [column.plain_reads(model) for column in columns]
+    if all(reads):
+        records = _texts_of_values(rows, reads)
+    else:
+        records = _texts_of_rows(load_related(rows, columns), columns)
+    written = FORMATS[params["format"]](
+        buffer, columns, records, lambda n: progress(n, max(total, n))
+    )
+    progress(written, written)
+    return written
+
+
+def export_rows(
     job: Job,
     progress: Progress,
     model: type[models.Model],
     list_query: ListQuery,
     done: Callable[[int], str],
 ) -> dict[str, Any]:
-    """Write the rows of a list page's export to a CSV file on the job; ``done(n)`` is the
-    message saying ``n`` rows were exported."""
-    rows, ordering = export_rows(job, list_query)
-    columns = chosen_columns(available_columns(model), job.params["columns"])
-    total = rows.count()
-    progress(0, total)
-    written = 0
+    """Write the rows of a list page's export to a file on the job, in the format its
+    parameters name; ``done(n)`` is the message saying ``n`` rows were exported."""
+    params = {"format": "csv"} | job.params
     with tempfile.TemporaryFile() as buffer:
-        text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-        writer = csv.writer(text)
-        writer.writerow([str(column.label) for column in columns])
-        ordered = load_related(rows, columns).order_by(*ordering)
-        for row in ordered.iterator(chunk_size=CHUNK_SIZE):
-            writer.writerow([spreadsheet_safe(column.text(row)) for column in columns])
-            written += 1
-            if written % PROGRESS_EVERY == 0:
-                progress(written, max(total, written))
-        text.flush()
-        text.detach()
+        written = export_write(
+            buffer,
+            owner=job.owner,
+            model=model,
+            list_query=list_query,
+            params=params,
+            progress=progress,
+        )
+        file_format = params["format"]
         buffer.seek(0)
         with translation.override("en"):
             name = slugify(str(model._meta.verbose_name_plural))
         job.result_file.save(
-            f"{name}-{timezone.localdate():%Y-%m-%d}.csv", File(buffer), save=False
+            f"{name}-{timezone.localdate():%Y-%m-%d}.{file_format}", File(buffer), save=False
         )
-    progress(written, written)
     return {"rows": written, "message": done(written) % {"count": written}}
 
 
@@ -145,7 +257,7 @@ def export_csv(
     clean_params=clean_export_params,
 )
 def export_companies(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(
+    return export_rows(
         job,
         progress,
         Company,
@@ -162,7 +274,7 @@ def export_companies(job: Job, progress: Progress) -> dict[str, Any]:
     clean_params=clean_export_params,
 )
 def export_contacts(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(
+    return export_rows(
         job,
         progress,
         Contact,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.forms import PersonChoiceField
 from rapport.accounts.models import TIMEZONE_CHOICES, Team, User
+from rapport.contacts.dedupe import LOWEST_SURE, SURE
 from rapport.contacts.filtersets import ID_PATTERN
 from rapport.contacts.models import (
     AddressKind,
@@ -482,6 +483,9 @@ class IdListField(forms.Field):
             raise ValidationError(_("The selection is not valid.")) from None
 
 
+EXPORT_FORMATS = [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("jsonl", "JSON Lines")]
+
+
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), choices=BulkAction.choices)
     ids = IdListField(label=_("Selected rows"), required=False)
@@ -497,6 +501,9 @@ class BulkActionForm(forms.Form):
         required=False,
     )
     query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+    export_format = forms.ChoiceField(
+        label=_("Format"), choices=EXPORT_FORMATS, initial="csv", required=False
+    )
 
     def __init__(
         self,
@@ -615,6 +622,17 @@ class MergeForm(forms.Form):
             for index, key in enumerate(self.keys)
             if self.cleaned_data[f"field_{index}"]
         }
+
+
+class SureMergeForm(forms.Form):
+    """The threshold of "Merge all sure pairs"."""
+
+    min_confidence = forms.IntegerField(
+        label=_("Merge the pairs of this confidence or more"),
+        min_value=LOWEST_SURE,
+        max_value=100,
+        initial=SURE,
+    )
 
 
 # Tags and static lists -----------------------------------------------------------------

@@ -592,6 +592,7 @@ def start_export(request: HttpRequest, listing: Listing, form: BulkActionForm) -
             "sort": params.get("sort", ""),
             "columns": params.getlist("columns"),
             "ids": [] if everything else form.cleaned_data["ids"],
+            "format": form.cleaned_data.get("export_format") or "csv",
         },
     )
     return redirect("core:job_detail", pk=job.pk)

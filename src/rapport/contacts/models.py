@@ -8,10 +8,13 @@ Phones are stored in E.164 (``+4930123456``), emails lower-cased.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.models import AuthoredModel, OwnedModel, Record, TimestampedModel
@@ -149,6 +152,26 @@ class Company(Record):
         return reverse("contacts:company_detail", args=[self.pk])
 
 
+CONTACT_LABEL_FIELDS = (
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "email",
+    "phone",
+    "pk",
+)
+
+
+def contact_label(*values: Any) -> str:
+    """What a contact is called, from its ``CONTACT_LABEL_FIELDS``: its full name, else its
+    email or phone. Exports build it from plain values, without the row."""
+    *names, email, phone, pk = values
+    full_name = " ".join(part for part in names if part)
+    return full_name or email or phone or _("Contact %(id)s") % {"id": pk}
+
+
 class Contact(Record):
     prefix = models.CharField(_("prefix"), max_length=20, blank=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
@@ -221,7 +244,7 @@ class Contact(Record):
         ]
 
     def __str__(self) -> str:
-        return self.full_name or self.email or self.phone or _("Contact %(id)s") % {"id": self.pk}
+        return contact_label(*(getattr(self, name) for name in CONTACT_LABEL_FIELDS))
 
     @property
     def full_name(self) -> str:
@@ -424,3 +447,88 @@ class ListMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in {self.static_list_id}"
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("To review")
+    DISMISSED = "dismissed", _("Not a duplicate")
+    MERGED = "merged", _("Merged")
+
+
+class DuplicateType(models.TextChoices):
+    """The object types the duplicate scan compares, by the label roles use."""
+
+    CONTACT = "contacts.contact", _("Contacts")
+    COMPANY = "contacts.company", _("Companies")
+
+
+class DuplicateReason(models.TextChoices):
+    """Why the scan holds two records for the same one; stored as codes, shown translated."""
+
+    SAME_EMAIL = "same_email", _("Same email address")
+    SAME_PHONE = "same_phone", _("Same phone number")
+    SAME_DOMAIN = "same_domain", _("Same domain")
+    SAME_NAME = "same_name", _("Same name")
+    SIMILAR_NAME = "similar_name", _("Similar name")
+    DIFFERENT_NAME = "different_name", _("Different names")
+    SAME_COMPANY = "same_company", _("Same company")
+    SAME_CITY = "same_city", _("Same city")
+
+
+class DuplicateCandidateQuerySet(models.QuerySet):
+    def pair(self, object_type: str, first_id: int, second_id: int) -> DuplicateCandidateQuerySet:
+        """The candidate of these two records, in whichever order they are named."""
+        low, high = sorted((first_id, second_id))
+        return self.filter(object_type=object_type, low_id=low, high_id=high)
+
+
+class DuplicateCandidate(models.Model):
+    """Two records of one type that the duplicate scan (``contacts.dedupe``) found alike,
+    waiting for someone to merge them or say they differ.
+
+    The records are named by id, not by foreign key, so a merge (which re-points every
+    foreign key at the loser to the winner) leaves the pair as it was. A pair whose
+    record is in the trash is simply not listed; a dismissed pair stays dismissed
+    through later scans."""
+
+    object_type = models.CharField(_("type"), max_length=30, choices=DuplicateType.choices)
+    low_id = models.BigIntegerField(_("first record"))
+    high_id = models.BigIntegerField(_("second record"))
+    confidence = models.PositiveSmallIntegerField(_("confidence"))
+    # DuplicateReason codes, strongest first.
+    reasons = models.JSONField(_("reasons"), default=list)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    found_at = models.DateTimeField(_("found"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = DuplicateCandidateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("duplicate candidate")
+        ordering = ["-confidence", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "low_id", "high_id"], name="duplicate_unique_pair"
+            ),
+            models.CheckConstraint(condition=Q(low_id__lt=F("high_id")), name="duplicate_ordered"),
+            models.CheckConstraint(condition=Q(confidence__lte=100), name="duplicate_confidence"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["object_type", "status", "confidence", "id"], name="duplicate_queue_idx"
+            ),
+            models.Index(fields=["object_type", "high_id"], name="duplicate_high_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.low_id} ~ {self.high_id} ({self.confidence})"

@@ -232,14 +232,15 @@ def _contact_values(
 ) -> dict[str, Any]:
     values = dict(values or {})
     resolve_owner_and_team(values, contact, errors)
-    resolve(
-        values,
-        "company",
-        scope(Company.objects.all(), actor.user),
-        current_id=contact.company_id,
-        errors=errors,
-        message=_("Choose a company you can see."),
-    )
+    if "company" in values:
+        resolve(
+            values,
+            "company",
+            scope(Company.objects.all(), actor.user),
+            current_id=contact.company_id,
+            errors=errors,
+            message=_("Choose a company you can see."),
+        )
     _clean_text_lists(values, errors)
     for name in (*NAME_FIELDS, "prefix", "suffix", "job_title", "language", "timezone"):
         if name in values:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.contacts import listing, tags_and_lists, views
+from rapport.contacts import duplicate_views, listing, tags_and_lists, views
 
 app_name = "contacts"
 
@@ -29,6 +29,16 @@ urlpatterns = [
     path("saved-views/<int:pk>/edit/", listing.saved_view_edit, name="saved_view_edit"),
     path("saved-views/<int:pk>/update/", listing.saved_view_update, name="saved_view_update"),
     path("saved-views/<int:pk>/delete/", listing.saved_view_delete, name="saved_view_delete"),
+    path("duplicates/", duplicate_views.duplicate_list, name="duplicate_list"),
+    path("duplicates/scan/", duplicate_views.duplicate_scan, name="duplicate_scan"),
+    path(
+        "duplicates/merge-sure/", duplicate_views.duplicate_merge_sure, name="duplicate_merge_sure"
+    ),
+    path(
+        "duplicates/<int:pk>/dismiss/",
+        duplicate_views.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
     path("lists/", tags_and_lists.list_index, name="list_index"),
     path("lists/new/", tags_and_lists.list_create, name="list_create"),
     path("lists/<int:pk>/", tags_and_lists.list_detail, name="list_detail"),

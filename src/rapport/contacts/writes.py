@@ -32,14 +32,20 @@ from rapport.contacts.children import (
     same_rows,
     stored,
 )
-from rapport.contacts.models import Company, Contact, Tag
+from rapport.contacts.models import (
+    Company,
+    Contact,
+    DuplicateCandidate,
+    DuplicateStatus,
+    Tag,
+)
 from rapport.core import search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, diff, snapshot
 from rapport.core.customfields import definitions_for
 from rapport.core.events import emit
 from rapport.core.models import AuditAction, Record
-from rapport.core.permissions import require
+from rapport.core.permissions import object_type, require
 from rapport.core.services import (
     PROTECTED_FIELDS,
     assign_values,
@@ -102,22 +108,24 @@ def resolve(
 
 
 def resolve_owner_and_team(values: dict[str, Any], obj: Record, errors: Errors) -> None:
-    resolve(
-        values,
-        "owner",
-        User.objects.filter(is_active=True),
-        current_id=obj.owner_id,
-        errors=errors,
-        message=_("Choose an active user."),
-    )
-    resolve(
-        values,
-        "team",
-        Team.objects.all(),
-        current_id=obj.team_id,
-        errors=errors,
-        message=_("Choose an existing team."),
-    )
+    if "owner" in values:
+        resolve(
+            values,
+            "owner",
+            User.objects.filter(is_active=True),
+            current_id=obj.owner_id,
+            errors=errors,
+            message=_("Choose an active user."),
+        )
+    if "team" in values:
+        resolve(
+            values,
+            "team",
+            Team.objects.all(),
+            current_id=obj.team_id,
+            errors=errors,
+            message=_("Choose an existing team."),
+        )
 
 
 # Child rows and tags
@@ -415,6 +423,13 @@ def _drop_clashes(rows: models.QuerySet, field: str, winner: Record) -> None:
             rows.filter(**{f"{others[0]}__in": held}).delete()
 
 
+def _settle_duplicate_pair(winner: Record, loser: Record, actor: Actor) -> None:
+    """The pair, if the duplicate scan had found it, leaves the review queue as merged."""
+    DuplicateCandidate.objects.pair(object_type(winner), winner.pk, loser.pk).update(
+        status=DuplicateStatus.MERGED, decided_at=timezone.now(), decided_by=actor.user
+    )
+
+
 def merge_records(
     winner: RecordT,
     loser: RecordT,
@@ -442,6 +457,7 @@ def merge_records(
         winner.tags.add(*loser.tags.all())
         merge_more(winner, loser)
         _repoint_the_rest(winner, loser, handled)
+        _settle_duplicate_pair(winner, loser, actor)
         winner.version += 1
         winner.updated_by = actor.user
         winner.save()

@@ -1,16 +1,17 @@
-"""API for core machinery: the audit log (/audit)."""
+"""API for core machinery: the audit log (/audit) and background jobs (/jobs)."""
 
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
 from rapport.core.api import PageOut, PageParams, current_user, paginate, problems
 from rapport.core.audit import filter_entries
-from rapport.core.models import AuditAction, AuditEntry, Source
+from rapport.core.models import AuditAction, AuditEntry, Job, JobStatus, Source
 from rapport.core.permissions import require_admin
 
 router = Router(tags=["core"])
@@ -58,3 +59,49 @@ def audit_list(
         **{name: value for name, value in filters.model_dump().items() if value is not None},
     )
     return paginate(request, response, entries, ordering=["-id"], params=page)
+
+
+class JobOut(Schema):
+    id: uuid.UUID
+    kind: str
+    title: str
+    status: JobStatus
+    progress_done: int
+    progress_total: int | None
+    message: str
+    result: dict[str, Any]
+    has_file: bool = Field(description="Whether /jobs/{id}/download serves a file.")
+    created_at: datetime.datetime
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+
+    @staticmethod
+    def resolve_has_file(job: Job) -> bool:
+        return bool(job.result_file)
+
+
+def _own_job(request: HttpRequest, job_id: uuid.UUID) -> Job:
+    job = Job.objects.filter(pk=job_id, owner=current_user(request)).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+@router.get("/jobs/{uuid:job_id}", response={200: JobOut, **problems(404)})
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> Job:
+    """One of your background jobs (an export, an import, a rebuild): status, progress
+    and result. Poll it until ``status`` is succeeded, failed or cancelled."""
+    return _own_job(request, job_id)
+
+
+@router.get("/jobs/{uuid:job_id}/download", response={200: None, **problems(404)})
+def job_download(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
+    """The file a finished job made (an export)."""
+    job = _own_job(request, job_id)
+    if not job.result_file:
+        raise Http404
+    return FileResponse(
+        job.result_file.open("rb"),
+        as_attachment=True,
+        filename=job.result_file.name.rsplit("/", 1)[-1],
+    )

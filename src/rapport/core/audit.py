@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -60,6 +61,26 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
+def _entry(
+    actor: Actor,
+    action: AuditAction,
+    obj: models.Model,
+    changes: dict | None,
+    content_type: ContentType,
+) -> AuditEntry:
+    return AuditEntry(
+        actor=actor.user,
+        actor_label=actor.label,
+        source=actor.source,
+        action=action,
+        content_type=content_type,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        changes=changes or {},
+        request_id=actor.request_id,
+    )
+
+
 def audit_log(
     *,
     actor: Actor,
@@ -68,17 +89,26 @@ def audit_log(
     changes: dict[str, list[Any]] | None = None,
 ) -> AuditEntry:
     """Write one audit entry; call inside the transaction that made the change."""
-    return AuditEntry.objects.create(
-        actor=actor.user,
-        actor_label=actor.label,
-        source=actor.source,
-        action=action,
-        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
-        changes=changes or {},
-        request_id=actor.request_id,
-    )
+    content_type = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    entry = _entry(actor, action, obj, changes, content_type)
+    entry.save()
+    return entry
+
+
+def audit_log_many(
+    *, actor: Actor, action: AuditAction, changes_by_record: Sequence[tuple[models.Model, dict]]
+) -> None:
+    """``audit_log`` for many records of one model at once (a bulk create)."""
+    if changes_by_record:
+        content_type = ContentType.objects.get_for_model(
+            changes_by_record[0][0], for_concrete_model=True
+        )
+        AuditEntry.objects.bulk_create(
+            [
+                _entry(actor, action, obj, changes, content_type)
+                for obj, changes in changes_by_record
+            ]
+        )
 
 
 def _start_of(day: datetime.date | str) -> datetime.datetime:

@@ -103,6 +103,48 @@ def reserve_ids(model: type[models.Model], count: int) -> range:
     return range(start, start + count)
 
 
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` primary keys no other writer will use, for rows ``insert`` writes with
+    their ``id`` inside the caller's transaction. PostgreSQL draws them from the id
+    sequence; SQLite moves the table's AUTOINCREMENT counter, which takes the database's
+    write lock, so no other connection can insert until the transaction ends."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, model._meta.pk.column, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        quoted = connection.ops.quote_name(table)
+        pk = connection.ops.quote_name(model._meta.pk.column)
+        cursor.execute(
+            "INSERT INTO sqlite_sequence (name, seq) "
+            f"SELECT %s, COALESCE((SELECT MAX({pk}) FROM {quoted}), 0) "
+            "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+            [table, table],
+        )
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s RETURNING seq",
+            [count, table],
+        )
+        last = cursor.fetchone()[0]
+    return list(range(last - count + 1, last + 1))
+
+
+def insert_objects(model: type[models.Model], objects: Iterable[models.Model]) -> int:
+    """``insert`` unsaved model instances, their values prepared as ``save`` would
+    (``auto_now`` times set)."""
+    fields = model._meta.concrete_fields
+    rows = [{field.attname: field.pre_save(obj, True) for field in fields} for obj in objects]
+    if rows and rows[0].get(model._meta.pk.attname) is None:
+        for row in rows:
+            del row[model._meta.pk.attname]
+    return insert(model, rows)
+
+
 def reset_sequences(*model_classes: type[models.Model]) -> None:
     """Move the id sequences past rows inserted with explicit ids (PostgreSQL needs it)."""
     statements = connection.ops.sequence_reset_sql(no_style(), list(model_classes))

@@ -9,10 +9,12 @@ lists.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import decimal
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django import forms
@@ -33,10 +35,32 @@ EMPTY = (None, "", [])
 CHOICE_TYPES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 
 
+_held: contextvars.ContextVar[dict[type, list[CustomFieldDefinition]] | None] = (
+    contextvars.ContextVar("held_definitions", default=None)
+)
+
+
 def definitions_for(model: type[models.Model]) -> list[CustomFieldDefinition]:
     """The active definitions of ``model``, in display order."""
+    held = _held.get()
+    if held is not None and model in held:
+        return held[model]
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
-    return list(CustomFieldDefinition.objects.filter(content_type=content_type, active=True))
+    definitions = list(CustomFieldDefinition.objects.filter(content_type=content_type, active=True))
+    if held is not None:
+        held[model] = definitions
+    return definitions
+
+
+@contextlib.contextmanager
+def definitions_held() -> Iterator[None]:
+    """Read each model's definitions once inside the block, not once per record: for a
+    batch of writes (an import's), during which an admin's change may wait."""
+    token = _held.set({})
+    try:
+        yield
+    finally:
+        _held.reset(token)
 
 
 def _text(value: Any, definition: CustomFieldDefinition) -> str:

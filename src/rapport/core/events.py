@@ -9,11 +9,12 @@ pending until a dispatcher delivers it (see ``rapport.core.dispatch``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models, transaction
 
+from rapport.core import bulk
 from rapport.core.actors import Actor
 from rapport.core.audit import json_value
 from rapport.core.models import OutboxEvent
@@ -44,6 +45,24 @@ def handlers_for(name: str) -> list[Handler]:
     ]
 
 
+def _event(
+    name: str, obj: models.Model, actor: Actor, payload: dict[str, Any] | None
+) -> OutboxEvent:
+    return OutboxEvent(
+        name=name,
+        aggregate_type=obj._meta.label_lower,
+        aggregate_id=str(obj.pk),
+        payload={key: json_value(value) for key, value in (payload or {}).items()},
+        actor=actor.user,
+        source=actor.source,
+    )
+
+
+def _request_dispatch_after_commit() -> None:
+    if not _dispatch_requested():
+        transaction.on_commit(request_dispatch)
+
+
 def emit(
     name: str,
     *,
@@ -52,17 +71,21 @@ def emit(
     payload: dict[str, Any] | None = None,
 ) -> OutboxEvent:
     """Record ``name`` for ``obj``; delivered after the surrounding transaction commits."""
-    event = OutboxEvent.objects.create(
-        name=name,
-        aggregate_type=obj._meta.label_lower,
-        aggregate_id=str(obj.pk),
-        payload={key: json_value(value) for key, value in (payload or {}).items()},
-        actor=actor.user,
-        source=actor.source,
-    )
-    if not _dispatch_requested():
-        transaction.on_commit(request_dispatch)
+    event = _event(name, obj, actor, payload)
+    event.save()
+    _request_dispatch_after_commit()
     return event
+
+
+def emit_many(
+    name: str, *, events: Sequence[tuple[models.Model, dict[str, Any]]], actor: Actor
+) -> None:
+    """``emit`` for many records at once: ``events`` holds ``(obj, payload)`` pairs."""
+    if events:
+        bulk.insert_objects(
+            OutboxEvent, [_event(name, obj, actor, payload) for obj, payload in events]
+        )
+        _request_dispatch_after_commit()
 
 
 def _dispatch_requested() -> bool:

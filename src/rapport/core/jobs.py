@@ -24,6 +24,7 @@ import datetime
 import io
 import json
 import logging
+import re
 import tempfile
 import zoneinfo
 from collections.abc import Callable
@@ -267,8 +268,15 @@ def clean_audit_export_params(params: dict[str, Any]) -> dict[str, Any]:
     return form.filters()
 
 
+# A signed number (a phone number in E.164) is no formula: it stays as it is.
+PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().]+$")
+
+
 def spreadsheet_safe(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    """``value`` with a leading apostrophe if a spreadsheet would run it as a formula."""
+    if value.startswith(FORMULA_PREFIXES) and not PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
 
 
 def audit_row(entry: AuditEntry) -> list[Any]:

@@ -183,6 +183,12 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["content_type", "object_id", "-id"], name="audit_object_idx"),
             models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            # Finds what one import wrote, to roll it back; most entries have no request id.
+            models.Index(
+                fields=["request_id", "id"],
+                condition=~models.Q(request_id=""),
+                name="audit_request_idx",
+            ),
         ]
         verbose_name_plural = "audit entries"
 

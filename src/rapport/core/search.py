@@ -293,6 +293,18 @@ def _index_again(queryset: models.QuerySet, *, batch: int = 1000) -> None:
         _remember_terms(_terms_of(rows))
 
 
+def index_new(model: type[models.Model], pks: list[Any]) -> None:
+    """Add the entries of records just created in bulk, in the writing transaction."""
+    registration = _REGISTRY.get(object_type(model))
+    if registration is None or not pks:
+        return
+    keys = list(_keys(registration.queryset().filter(pk__in=pks), len(pks)))
+    if keys:
+        rows = _entry_rows(registration, keys[0])
+        bulk.insert(SearchEntry, rows)
+        _remember_terms(_terms_of(rows))
+
+
 def reindex(model: type[models.Model], *, batch: int = 5000) -> int:
     """Rebuild the entries of every live record of ``model``; returns how many.
 

@@ -10,7 +10,12 @@ from django.core.files import File
 from django.utils.translation import ngettext
 
 from rapport.contacts import queries
-from rapport.contacts.exports import VCARD_EXPORT_KIND, clean_export_params, export_rows, may_export
+from rapport.contacts.exports import (
+    VCARD_EXPORT_KIND,
+    clean_export_params,
+    may_export,
+    selected_rows,
+)
 from rapport.contacts.models import Contact
 from rapport.core.jobs import Progress, job_handler
 from rapport.core.models import Job
@@ -19,7 +24,7 @@ from rapport.exchange.vcard import cards_of, export_name
 
 @job_handler(VCARD_EXPORT_KIND, authorize=may_export(Contact), clean_params=clean_export_params)
 def export_vcards(job: Job, progress: Progress) -> dict[str, Any]:
-    rows, _ordering = export_rows(job, queries.contact_list)
+    rows, _ordering = selected_rows(job.owner, queries.contact_list, job.params)
     total = rows.count()
     progress(0, total)
     written = 0

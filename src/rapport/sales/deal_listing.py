@@ -24,7 +24,7 @@ from rapport.contacts.columns import (
     team_column,
     timestamp_columns,
 )
-from rapport.contacts.exports import EXPORT_KINDS, clean_export_params, export_csv, may_export
+from rapport.contacts.exports import EXPORT_KINDS, clean_export_params, export_rows, may_export
 from rapport.contacts.forms import BulkAction
 from rapport.contacts.listing import Listing, register_listing, render_list, run_bulk, save_view
 from rapport.core.jobs import Progress, job_handler
@@ -144,7 +144,7 @@ def register() -> None:
 
 @job_handler(EXPORT_KIND, authorize=may_export(Deal), clean_params=clean_export_params)
 def export_deals(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_csv(
+    return export_rows(
         job,
         progress,
         Deal,

@@ -4,7 +4,7 @@ same way everywhere: a field of the lead (``job_title``) or a lead custom field
 
 from __future__ import annotations
 
-import phonenumbers
+import pycountry
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,12 +28,7 @@ LEAD_FIELD_LABELS = {
 # Rules may also test where the lead came from.
 RULE_ONLY_FIELDS = {"source": gettext_lazy("Source")}
 
-# ISO 3166-1 alpha-2: the regions phonenumbers knows (every country with a phone plan,
-# and Kosovo's XK) less its two non-ISO ones, plus the territories without a phone plan.
-COUNTRY_CODES = frozenset(
-    (set(phonenumbers.SUPPORTED_REGIONS) - {"AC", "TA"})
-    | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
-)
+COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 def target_choices(*, for_rules: bool = False) -> list[tuple[str, str]]:

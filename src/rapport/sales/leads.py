@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from rapport.activities.engagement import refresh_targets
 from rapport.activities.links import Target
 from rapport.activities.models import ActivityLink
-from rapport.contacts.children import normalize_domain, with_scheme
+from rapport.contacts.children import normalize_country, normalize_domain, with_scheme
 from rapport.contacts.models import Company, Contact, ContactSource, LifecycleStage
 from rapport.contacts.phones import normalize_phone
 from rapport.contacts.services import company_create, contact_create, find_duplicates
@@ -47,7 +47,6 @@ from rapport.core.events import emit
 from rapport.core.permissions import object_type, require, scope
 from rapport.sales import routing, scoring
 from rapport.sales.deals import Participant, deal_create
-from rapport.sales.lead_fields import COUNTRY_CODES
 from rapport.sales.models import Deal, DealRole, Lead, LeadSource, LeadStatus
 from rapport.sales.services import _only
 
@@ -105,18 +104,11 @@ def clean_email(raw: str) -> str:
     return address
 
 
-def clean_country(raw: str) -> str:
-    code = (raw or "").strip().upper()
-    if code and code not in COUNTRY_CODES:
-        raise ValidationError(_("Enter a two-letter ISO 3166 country code, such as DE."))
-    return code
-
-
 NORMALIZERS = {
     "email": clean_email,
     "phone": lambda raw: normalize_phone(raw) if (raw or "").strip() else "",
     "website": with_scheme,
-    "country": clean_country,
+    "country": normalize_country,
 }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
+import openpyxl
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -434,6 +436,43 @@ def test_export_the_selected_rows_with_the_page_columns(
         {"Name": "Ann Archer", "Email": "ann.archer@example.com", "Lifecycle stage": "Customer"}
     ]
     assert "1 contact exported." in job.message
+
+
+def test_export_as_xlsx_and_json_lines(alice_client, people, django_capture_on_commit_callbacks):
+    from rapport.contacts.services import contact_update
+
+    contact_update(
+        people["ann"],
+        actor=Actor(user=people["ann"].owner, source=Source.UI),
+        values={"job_title": "=HYPERLINK(1)"},
+    )
+    data = {
+        "ids": [people["ann"].pk],
+        "scope": "selected",
+        "query": "columns=email&columns=job_title",
+    }
+    xlsx = start_export(
+        alice_client, django_capture_on_commit_callbacks, export_format="xlsx", **data
+    )
+    xlsx.refresh_from_db()
+    assert xlsx.result_file.name.endswith(".xlsx")
+    with xlsx.result_file.open("rb") as handle:
+        sheet = openpyxl.load_workbook(handle, read_only=True).worksheets[0]
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows == [
+        ["Name", "Email", "Job title"],
+        ["Ann Archer", "ann.archer@example.com", "'=HYPERLINK(1)"],
+    ]
+    Job.objects.all().delete()
+    jsonl = start_export(
+        alice_client, django_capture_on_commit_callbacks, export_format="jsonl", **data
+    )
+    jsonl.refresh_from_db()
+    with jsonl.result_file.open("rb") as handle:
+        lines = handle.read().decode().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"name": "Ann Archer", "email": "ann.archer@example.com", "job_title": "=HYPERLINK(1)"}
+    ]
 
 
 def test_export_of_all_filtered_rows_holds_only_what_the_rep_may_export(

@@ -157,7 +157,7 @@ def test_bad_values_name_every_field_and_write_nothing(as_alice, as_admin):
             emails=[{"email": "not-an-email"}],
             phones=[{"number": "12"}],
             social_profiles=[{"network": "x", "url": "not a url"}],
-            addresses=[{"city": "Paris", "country": "France"}],
+            addresses=[{"city": "Paris", "country": "Atlantis"}],
         )
 
     assert error_fields(error) == {
@@ -457,3 +457,12 @@ def test_phones_of_trashed_contacts_are_no_duplicates(as_alice, alice):
 
     assert services.find_duplicates(user=alice, phone="+12025550143")["contacts"] == []
     assert Phone.objects.filter(contact=ada).exists()
+
+
+def test_countries_are_stored_as_iso_codes_whatever_way_they_are_written(as_alice):
+    contact = services.contact_create(
+        actor=as_alice,
+        values={"last_name": "Curie"},
+        addresses=[{"city": "Paris", "country": "France"}, {"city": "Leeds", "country": "uk"}],
+    )
+    assert sorted(contact.addresses.values_list("country", flat=True)) == ["FR", "GB"]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
+from tqdm import tqdm
 
 from rapport.exchange.backup import BackupError, backup_write
-from rapport.exchange.management.progress import progress_bar
+from rapport.exchange.management.commands.export import progress_bar
+
+
+def terminal_bar(description: str, *, hidden: bool) -> tqdm:
+    """A progress bar of rows and files on standard error, drawn on a terminal only."""
+    return tqdm(desc=description, unit=" items", file=sys.stderr, disable=True if hidden else None)
 
 
 class Command(BaseCommand):
@@ -34,10 +41,10 @@ class Command(BaseCommand):
             raise CommandError(f"{path} exists; give --overwrite to replace it.")
         if not path.parent.is_dir():
             raise CommandError(f"There is no directory {path.parent}.")
-        enabled = not no_progress and options["verbosity"] > 0
         try:
-            with progress_bar("Backup", enabled=enabled) as progress:
-                manifest = backup_write(path, progress=progress)
+            hidden = no_progress or options["verbosity"] < 1
+            with terminal_bar("Backup", hidden=hidden) as bar:
+                manifest = backup_write(path, progress=progress_bar(bar))
         except BackupError as error:
             raise CommandError(str(error)) from None
         for name in manifest.missing_files:

@@ -9,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from rapport.exchange.backup import BackupError, backup_restore, backup_verify
-from rapport.exchange.management.progress import progress_bar
+from rapport.exchange.management.commands.backup import terminal_bar
+from rapport.exchange.management.commands.export import progress_bar
 
 
 class Command(BaseCommand):
@@ -32,11 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Draw no progress bar.")
 
     def handle(self, *, path: Path, check: bool, no_progress: bool, **options: Any) -> None:
-        enabled = not no_progress and options["verbosity"] > 0
         service = backup_verify if check else backup_restore
+        hidden = no_progress or options["verbosity"] < 1
         try:
-            with progress_bar("Check" if check else "Restore", enabled=enabled) as progress:
-                manifest = service(path, progress=progress)
+            with terminal_bar("Check" if check else "Restore", hidden=hidden) as bar:
+                manifest = service(path, progress=progress_bar(bar))
         except BackupError as error:
             raise CommandError(str(error)) from None
         verb = "is sound" if check else "restored"
