@@ -290,3 +290,15 @@ def test_a_sales_rep_may_not_import(as_alice):
     with pytest.raises(PermissionDenied):
         upload(as_alice, CONTACTS_CSV)
     assert not ImportRun.objects.exists()
+
+
+def test_files_on_a_storage_without_paths_import_too(committed, as_admin, settings):
+    # S3-compatible storage has no local paths: the import reads a temporary copy.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    run = upload(as_admin, CONTACTS_CSV)
+    committed(import_start, run, actor=as_admin)
+    run.refresh_from_db()
+    assert (run.created, run.failed) == (3, 1)
