@@ -33,17 +33,23 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.core.files import File
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import Scope, Team, User
 from rapport.contacts import services as contacts
-from rapport.contacts.models import Company, Tag
+from rapport.contacts.models import Company, Contact, ContactEmail, Tag
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_held
 from rapport.core.jobs import (
@@ -60,6 +66,7 @@ from rapport.exchange import reading
 from rapport.exchange.import_types import (
     ADDRESS,
     COMPANY,
+    CONTACT,
     CUSTOM,
     PIPELINE,
     STAGE,
@@ -326,6 +333,9 @@ class References:
             return Team.objects.filter(name__iexact=text).first()
         if kind == TAGS:
             return Tag.objects.filter(name__iexact=text).first()
+        if kind == CONTACT:
+            found = ContactEmail.objects.filter(email=text, contact__deleted_at__isnull=True)
+            return Contact.objects.filter(pk__in=found.values("contact_id")).order_by("pk").first()
         if kind == PIPELINE:
             return Pipeline.objects.filter(name__iexact=text).first()
         if kind == STAGE:
@@ -354,6 +364,7 @@ class References:
             PIPELINE: _("There is no pipeline named %(value)s."),
             STAGE: _("The pipeline has no stage named %(value)s."),
             COMPANY: _("There is no company named %(value)s."),
+            CONTACT: _("No contact has the email address %(value)s."),
         }[kind]
 
 
@@ -546,11 +557,19 @@ def _reason(kind: ImportType, run: ImportRun, error: ValidationError) -> str:
     for name, messages in _messages(error).items():
         base = name.split(".")[0] if not name.startswith(CUSTOM) else name
         where = columns.get(base) or columns.get(name)
+        where = where or _field_label(kind, base)
         if name == NON_FIELD_ERRORS or not where:
             parts.append(" ".join(messages))
         else:
             parts.append(f"{where}: {' '.join(messages)}")
     return "; ".join(parts)
+
+
+def _field_label(kind: ImportType, name: str) -> str:
+    try:
+        return str(capfirst(kind.model._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return ""
 
 
 def _messages(error: ValidationError) -> dict[str, list[str]]:
