@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.contacts.children import normalize_country, normalize_domain, with_scheme
@@ -80,6 +81,28 @@ def date(raw: str, options: Options) -> datetime.date:
         raise ValidationError(
             _("Enter a date as %(formats)s.") % {"formats": _(" or ").join(formats)}
         ) from None
+
+
+def moment(raw: str, options: Options) -> datetime.datetime:
+    """A date with an optional time (``31/12/2026 14:30``), in the importing user's time
+    zone unless the text names its offset."""
+    formats = options.get("date_formats") or DEFAULT_DATE_FORMATS
+    patterns = [f"{date} {time}" for date in formats for time in ("%H:%M", "%H:%M:%S")]
+    for pattern in [*patterns, *formats]:
+        try:
+            parsed = datetime.datetime.strptime(raw, pattern)
+            break
+        except ValueError:
+            continue
+    else:
+        try:
+            parsed = datetime.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError(
+                _("Enter a date and time as %(formats)s HH:MM.")
+                % {"formats": _(" or ").join(formats)}
+            ) from None
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
 def decimal_number(raw: str, options: Options) -> decimal.Decimal:

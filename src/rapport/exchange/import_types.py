@@ -21,6 +21,8 @@ from django.db.models.functions import Upper
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from rapport.activities import services as activities
+from rapport.activities.models import Activity
 from rapport.contacts import services as contacts
 from rapport.contacts.bulk_create import ContactDraft, contacts_create_many
 from rapport.contacts.models import Address, Company, Contact, ContactEmail, Tag
@@ -38,7 +40,8 @@ CUSTOM = "custom."
 ADDRESS = "address."
 ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
 # Kinds of reference a cell can hold, resolved to rows by ``exchange.imports``.
-USER, TEAM, COMPANY, TAGS, PIPELINE, STAGE = "user", "team", "company", "tags", "pipeline", "stage"
+USER, TEAM, COMPANY, CONTACT, TAGS = "user", "team", "company", "contact", "tags"
+PIPELINE, STAGE = "pipeline", "stage"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ def _reader_of(model_field: models.Field) -> Reader:
         return cells.choice_reader(dict(model_field.flatchoices))
     for kind, reader in (
         (models.BooleanField, cells.boolean),
+        (models.DateTimeField, cells.moment),
         (models.DateField, cells.date),
         (models.DecimalField, cells.decimal_number),
         (models.IntegerField, cells.integer),
@@ -470,12 +474,79 @@ def _deals() -> ImportType:
     )
 
 
+def _activity_links(row: Prepared) -> list[Record]:
+    """The contact and company an activity row names become the records it links to."""
+    return [
+        record
+        for record in (row.values.pop(name, None) for name in ("contact", "company"))
+        if record
+    ]
+
+
+def _create_activity(actor: Actor, row: Prepared) -> Record:
+    values = dict(row.values)
+    links = _activity_links(Prepared(values=values))
+    return activities.activity_create(
+        actor=actor, kind=values.pop("kind", ""), links=links, values=values
+    )
+
+
+def _update_activity(activity: Record, actor: Actor, row: Prepared) -> Record:
+    values = dict(row.values)
+    links = _activity_links(Prepared(values=values))
+    values.pop("kind", None)
+    # An import adds the records it names to the activity's links, never removes one.
+    current = [(link.object_type, link.object_id) for link in activity.links.all()]
+    return activities.activity_update(
+        activity, actor=actor, values=values, links=[*current, *links] if links else None
+    )
+
+
+def _activities() -> ImportType:
+    return ImportType(
+        key="activities",
+        model=Activity,
+        targets=(
+            _model_target(Activity, "kind", "type", "activity type"),
+            _model_target(Activity, "subject", "title"),
+            _model_target(Activity, "body", "notes", "description", "details", "text"),
+            _model_target(Activity, "occurred_at", "date", "when", "activity date"),
+            Target(
+                "contact",
+                str(_("Contact (email)")),
+                cells.email,
+                ("contact", "contact email", "email"),
+                CONTACT,
+            ),
+            Target(
+                "company",
+                str(_("Company")),
+                cells.text,
+                ("company", "account", "organization"),
+                COMPANY,
+            ),
+            _model_target(Activity, "direction"),
+            _model_target(Activity, "duration_seconds", "duration"),
+            _model_target(Activity, "outcome", "call outcome"),
+            _model_target(Activity, "location"),
+            _model_target(Activity, "starts_at", "start"),
+            _model_target(Activity, "ends_at", "end"),
+            _model_target(Activity, "owner", "owner email", "logged by", reference=USER),
+        ),
+        keys={},
+        required=(("kind",), ("contact", "company")),
+        create=_create_activity,
+        update=_update_activity,
+    )
+
+
 _TYPES: dict[str, Callable[[], ImportType]] = {
     "contacts": _contacts,
     "companies": _companies,
     "leads": _leads,
     "deals": _deals,
     "products": _products,
+    "activities": _activities,
 }
 
 

@@ -33,17 +33,23 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.core.files import File
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import Scope, Team, User
 from rapport.contacts import services as contacts
-from rapport.contacts.models import Company, Tag
+from rapport.contacts.models import Company, Contact, ContactEmail, Tag
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_held
 from rapport.core.jobs import (
@@ -60,6 +66,7 @@ from rapport.exchange import reading
 from rapport.exchange.import_types import (
     ADDRESS,
     COMPANY,
+    CONTACT,
     CUSTOM,
     PIPELINE,
     STAGE,
@@ -172,7 +179,8 @@ def import_upload(*, actor: Actor, object_type: str, upload: File, file_name: st
     )
     run.file.save(run.file_name, upload, save=False)
     try:
-        info = reading.inspect(Path(run.file.path))
+        with reading.local_copy(run.file) as path:
+            info = reading.inspect(path)
     except reading.UnreadableFile as error:
         run.file.delete(save=False)
         raise ValidationError({"file": [str(error)]}) from None
@@ -269,7 +277,8 @@ def _reread(run: ImportRun, encoding: str, delimiter: str) -> None:
     if len(delimiter) != 1:
         raise ValidationError({"delimiter": [_("Enter one character.")]})
     try:
-        info = reading.inspect(Path(run.file.path), encoding=encoding, delimiter=delimiter)
+        with reading.local_copy(run.file) as path:
+            info = reading.inspect(path, encoding=encoding, delimiter=delimiter)
     except reading.UnreadableFile as error:
         raise ValidationError({"encoding": [str(error)]}) from None
     run.encoding, run.delimiter = info.encoding, info.delimiter
@@ -324,6 +333,9 @@ class References:
             return Team.objects.filter(name__iexact=text).first()
         if kind == TAGS:
             return Tag.objects.filter(name__iexact=text).first()
+        if kind == CONTACT:
+            found = ContactEmail.objects.filter(email=text, contact__deleted_at__isnull=True)
+            return Contact.objects.filter(pk__in=found.values("contact_id")).order_by("pk").first()
         if kind == PIPELINE:
             return Pipeline.objects.filter(name__iexact=text).first()
         if kind == STAGE:
@@ -352,6 +364,7 @@ class References:
             PIPELINE: _("There is no pipeline named %(value)s."),
             STAGE: _("The pipeline has no stage named %(value)s."),
             COMPANY: _("There is no company named %(value)s."),
+            CONTACT: _("No contact has the email address %(value)s."),
         }[kind]
 
 
@@ -417,13 +430,19 @@ def import_preview(run: ImportRun, *, actor: Actor, rows: int = PREVIEW_ROWS) ->
     own_run(run, actor)
     kind = type_for(run.object_type, actor)
     references = References(actor=actor, create_companies=False)
+    with reading.local_copy(run.file) as path:
+        return _preview_rows(kind, run, reading.data_rows(path, table_info(run)), references, rows)
+
+
+def _preview_rows(
+    kind: ImportType, run: ImportRun, data: Iterator, references: References, rows: int
+) -> list[PreviewRow]:
     preview = []
-    for index, cells in reading.data_rows(Path(run.file.path), table_info(run)):
-        # A company the import would create is not an error in the preview.
-        references.create_companies = False
+    for index, cells in data:
         _row, errors = read_row(kind, run, cells, references)
         messages = dict(errors)
         if run.options.get("create_companies"):
+            # A company the import would create is not an error in the preview.
             messages = {i: m for i, m in messages.items() if run.mapping.get(str(i)) != "company"}
         width = max(len(run.header), len(cells))
         padded = [*cells, *[""] * (width - len(cells))]
@@ -538,11 +557,19 @@ def _reason(kind: ImportType, run: ImportRun, error: ValidationError) -> str:
     for name, messages in _messages(error).items():
         base = name.split(".")[0] if not name.startswith(CUSTOM) else name
         where = columns.get(base) or columns.get(name)
+        where = where or _field_label(kind, base)
         if name == NON_FIELD_ERRORS or not where:
             parts.append(" ".join(messages))
         else:
             parts.append(f"{where}: {' '.join(messages)}")
     return "; ".join(parts)
+
+
+def _field_label(kind: ImportType, name: str) -> str:
+    try:
+        return str(capfirst(kind.model._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return ""
 
 
 def _messages(error: ValidationError) -> dict[str, list[str]]:
@@ -702,17 +729,17 @@ def _write_rolled_back(writer: Writer, batch: list) -> Tally:
     return tally
 
 
-def _batches(run: ImportRun, start: int) -> Iterator[tuple[list, int]]:
+def _batches(path: Path, run: ImportRun, start: int) -> Iterator[tuple[list, int]]:
     """Batches of data rows from the ``start``-th on, each with the index after its last
     row (blank rows count), where the next batch starts."""
-    rows = reading.data_rows(Path(run.file.path), table_info(run), start=start)
+    rows = reading.data_rows(path, table_info(run), start=start)
     while batch := list(islice(rows, settings.IMPORT_BATCH_ROWS)):
         yield batch, batch[-1][0] + 1
 
 
-def _total(run: ImportRun) -> int:
+def _total(path: Path, run: ImportRun) -> int:
     if run.total_rows is None:
-        run.total_rows = reading.count_rows(Path(run.file.path), table_info(run))
+        run.total_rows = reading.count_rows(path, table_info(run))
         ImportRun.objects.filter(pk=run.pk).update(total_rows=run.total_rows)
     return run.total_rows
 
@@ -728,11 +755,11 @@ def _summary(tally: Tally) -> str:
     }
 
 
-def _dry_run(run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
-    total = _total(run)
+def _dry_run(path: Path, run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
+    total = _total(path, run)
     progress(0, total)
     summary = Tally()
-    for batch, next_row in _batches(run, 0):
+    for batch, next_row in _batches(path, run, 0):
         tally = _write_rolled_back(writer, batch)
         for name in ("created", "updated", "unchanged", "failed"):
             setattr(summary, name, getattr(summary, name) + getattr(tally, name))
@@ -746,12 +773,12 @@ def _dry_run(run: ImportRun, writer: Writer, progress: Progress) -> dict[str, An
     }
 
 
-def _real_run(run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
+def _real_run(path: Path, run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
     ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.RUNNING)
-    total = _total(run)
+    total = _total(path, run)
     progress(run.next_row, total)
     try:
-        for batch, next_row in _batches(run, run.next_row):
+        for batch, next_row in _batches(path, run, run.next_row):
             _write_committed(writer, batch, next_row)
             progress(next_row, total)
     except BaseException:
@@ -788,9 +815,10 @@ def execute_run(run: ImportRun, *, user: User, dry_run: bool, progress: Progress
         ),
         dry_run=dry_run,
     )
-    if dry_run:
-        return _dry_run(run, writer, progress)
-    return _real_run(run, writer, progress)
+    with reading.local_copy(run.file) as path:
+        if dry_run:
+            return _dry_run(path, run, writer, progress)
+        return _real_run(path, run, writer, progress)
 
 
 def import_run_here(

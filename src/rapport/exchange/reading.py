@@ -15,7 +15,10 @@ openpyxl's XML parser against entity expansion.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import charset_normalizer
 from django.conf import settings
+from django.core.files import File
 from django.utils.translation import gettext as _
 
 CSV = "csv"
@@ -50,6 +54,24 @@ class TableInfo:
     encoding: str = ""
     delimiter: str = ""
     header: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def local_copy(stored: File) -> Iterator[Path]:
+    """A path to a stored file: the file itself on local storage, else a temporary copy
+    (S3-compatible storage has no paths)."""
+    try:
+        path: Path | None = Path(stored.path)
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(suffix=Path(stored.name).suffix) as copy:
+        with stored.open("rb") as source:
+            shutil.copyfileobj(source, copy)
+        copy.flush()
+        yield Path(copy.name)
 
 
 def max_upload_bytes() -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.fields.files import FieldFile
 from django.http import Http404
+from django.utils import timezone
 
 from rapport.contacts.models import Company, Contact, Tag
 from rapport.contacts.services import contact_update
@@ -290,3 +292,57 @@ def test_a_sales_rep_may_not_import(as_alice):
     with pytest.raises(PermissionDenied):
         upload(as_alice, CONTACTS_CSV)
     assert not ImportRun.objects.exists()
+
+
+def _no_path(field_file: FieldFile) -> str:
+    raise NotImplementedError("This backend doesn't support absolute paths.")
+
+
+def test_files_on_a_storage_without_paths_import_too(committed, as_admin, monkeypatch):
+    # As on S3-compatible storage: the import reads a temporary copy of the file.
+    monkeypatch.setattr(FieldFile, "path", property(_no_path))
+    run = upload(as_admin, CONTACTS_CSV)
+    committed(import_start, run, actor=as_admin)
+    run.refresh_from_db()
+    assert (run.created, run.failed) == (3, 1)
+
+
+def test_activities_link_to_the_contact_and_company_they_name(committed, as_admin):
+    from rapport.activities.models import Activity
+
+    ada = Contact.objects.create(first_name="Ada", email="ada@example.com")
+    ada.emails.create(email="ada@example.com", is_primary=True)
+    Company.objects.create(name="Initech", domain="initech.com")
+    text = (
+        "Type,Subject,Date,Contact email,Company,Duration,Direction,Notes\n"
+        "Call,Intro call,31/12/2026 14:30,ada@example.com,,300,outbound,\n"
+        "Note,Kick-off,01/01/2027,,initech.com,,,Agreed on the plan\n"
+        "Carrier pigeon,?,01/01/2027,ada@example.com,,,,\n"
+        "Note,Orphan,01/01/2027,nobody@example.com,,,,x\n"
+    )
+    run = upload(as_admin, text, object_type="activities")
+    assert run.mapping == {
+        "0": "kind",
+        "1": "subject",
+        "2": "occurred_at",
+        "3": "contact",
+        "4": "company",
+        "5": "duration_seconds",
+        "6": "direction",
+        "7": "body",
+    }
+    import_configure(
+        run, actor=as_admin, mapping=run.mapping, options={"date_formats": ["%d/%m/%Y"]}
+    )
+    committed(import_start, run, actor=as_admin)
+    run.refresh_from_db()
+    assert (run.created, run.failed) == (2, 2), [f.reason for f in run.failures.all()]
+    call = Activity.objects.get(subject="Intro call")
+    assert call.kind == "call" and call.duration_seconds == 300
+    assert timezone.localtime(call.occurred_at).strftime("%Y-%m-%d %H:%M") == "2026-12-31 14:30"
+    assert [(link.object_type, link.object_id) for link in call.links.all()] == [
+        ("contacts.contact", ada.pk)
+    ]
+    reasons = sorted(failure.reason for failure in run.failures.all())
+    assert "Type: Choose one of" in reasons[1] or "Type: Choose one of" in reasons[0]
+    assert any("No contact has the email address nobody@example.com." in r for r in reasons)
