@@ -1,10 +1,11 @@
 from django.urls import path
 
-from rapport.exchange import import_views
+from rapport.exchange import export_views, import_views
 
 app_name = "exchange"
 
 urlpatterns = [
+    path("exports/<slug:records>/", export_views.export_start, name="export_start"),
     path("imports/", import_views.import_list, name="import_list"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/status/", import_views.import_status, name="import_status"),
