@@ -646,7 +646,7 @@ class Writer:
             tally.add(CREATED)
             if row_key is not None:
                 existing[row_key] = outcome
-                self.seen.add(row_key)
+                self._remember(row_key)
         return []
 
     def _read(self, cells: list[str]) -> Prepared:
@@ -683,8 +683,14 @@ class Writer:
             raise RowRefused(_("You may not change the existing record with this key.")) from None
         if row_key is not None:
             existing[row_key] = written
-            self.seen.add(row_key)
+            self._remember(row_key)
         return outcome
+
+    def _remember(self, row_key: Any) -> None:
+        # Only a dry run forgets what it wrote (each batch is rolled back); a real run finds
+        # its own records again by their key, and keeps no set growing with the file.
+        if self.dry_run:
+            self.seen.add(row_key)
 
     def _failure(self, index: int, cells: list[str], reason: str) -> ImportFailure:
         return ImportFailure(
