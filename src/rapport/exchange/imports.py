@@ -303,6 +303,21 @@ def mapping_save(run: ImportRun, *, actor: Actor, name: str, shared: bool = Fals
     return template
 
 
+def visible_mappings(user: User) -> Any:
+    """Saved mappings the user may use: their own and those shared."""
+    return ImportMapping.objects.filter(Q(owner=user) | Q(shared=True))
+
+
+def mapping_delete(template: ImportMapping, *, actor: Actor) -> None:
+    """Delete a saved mapping: its owner may, and an admin may delete a shared one."""
+    user = actor.user
+    if user is None or not visible_mappings(user).filter(pk=template.pk).exists():
+        raise Http404
+    if template.owner_id != user.pk and not user.is_admin:
+        raise PermissionDenied
+    template.delete()
+
+
 # Reading rows
 
 
