@@ -55,6 +55,11 @@ def prefixed(error: ValidationError, prefix: str) -> dict[str, list[str]]:
     }
 
 
+def single_spaced(text: Any) -> str:
+    """A name as stored: trimmed, one space between words (``"  Anna   Maria"``)."""
+    return " ".join(str(text or "").split())
+
+
 def with_scheme(url: str) -> str:
     """``url`` stripped, with ``https://`` in front when it names no scheme."""
     text = (url or "").strip()

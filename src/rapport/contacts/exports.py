@@ -20,6 +20,7 @@ import json
 import operator
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -49,10 +50,8 @@ from rapport.core.permissions import scope, scope_of
 if TYPE_CHECKING:
     from rapport.accounts.models import User
 
-EXPORT_KINDS = {
-    "contacts.company": "contacts.export_companies",
-    "contacts.contact": "contacts.export_contacts",
-}
+# Record label (``contacts.contact``) → the kind of job that exports it.
+EXPORT_KINDS: dict[str, str] = {}
 # Contacts as vCards: the job is rapport.exchange's (vcard_jobs).
 VCARD_EXPORT_KIND = "exchange.export_vcards"
 PROGRESS_EVERY = 500
@@ -185,7 +184,7 @@ def selected_rows(
         query["sort"] = params["sort"]
     try:
         filterset, ordering = list_query(owner, query)
-    except queries.InvalidFilters as error:
+    except ValidationError as error:  # each list's InvalidFilters
         raise JobError(" ".join(error.messages)) from None
     rows = scope(filterset.qs, owner, "export")
     if params["ids"]:
@@ -251,35 +250,45 @@ def export_rows(
     return {"rows": written, "message": done(written) % {"count": written}}
 
 
-@job_handler(
-    EXPORT_KINDS["contacts.company"],
-    authorize=may_export(Company),
-    clean_params=clean_export_params,
-)
-def export_companies(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_rows(
-        job,
-        progress,
-        Company,
-        queries.company_list,
-        lambda count: ngettext(
-            "%(count)d company exported.", "%(count)d companies exported.", count
-        ),
-    )
+@dataclass(frozen=True)
+class Exportable:
+    """A record type whose lists export: by ``rapport export <name>`` and the API too."""
+
+    name: str
+    model: type[models.Model]
+    list_query: ListQuery
+    job_kind: str
 
 
-@job_handler(
-    EXPORT_KINDS["contacts.contact"],
-    authorize=may_export(Contact),
-    clean_params=clean_export_params,
+# By plural name (``contacts``); filled by ``register_export``.
+EXPORTABLES: dict[str, Exportable] = {}
+
+
+def register_export(
+    name: str, model: type[models.Model], list_query: ListQuery, done: Callable[[int], str]
+) -> None:
+    """Let ``model``'s rows, as ``list_query`` selects them, be exported as a background
+    job; ``done(n)`` says ``n`` rows were exported. Its columns come from
+    ``columns.register_columns``."""
+    kind = f"exports.{name}"
+
+    def run(job: Job, progress: Progress) -> dict[str, Any]:
+        return export_rows(job, progress, model, list_query, done)
+
+    job_handler(kind, authorize=may_export(model), clean_params=clean_export_params)(run)
+    EXPORT_KINDS[model._meta.label_lower] = kind
+    EXPORTABLES[name] = Exportable(name, model, list_query, kind)
+
+
+register_export(
+    "companies",
+    Company,
+    queries.company_list,
+    lambda count: ngettext("%(count)d company exported.", "%(count)d companies exported.", count),
 )
-def export_contacts(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_rows(
-        job,
-        progress,
-        Contact,
-        queries.contact_list,
-        lambda count: ngettext(
-            "%(count)d contact exported.", "%(count)d contacts exported.", count
-        ),
-    )
+register_export(
+    "contacts",
+    Contact,
+    queries.contact_list,
+    lambda count: ngettext("%(count)d contact exported.", "%(count)d contacts exported.", count),
+)

@@ -39,6 +39,7 @@ from rapport.contacts.children import (
     SOCIAL_PROFILES,
     clean_currency,
     normalize_domain,
+    single_spaced,
     with_scheme,
 )
 from rapport.contacts.models import (
@@ -130,7 +131,7 @@ def _company_values(
     _normalize(values, "currency", clean_currency, errors)
     _normalize(values, "website", with_scheme, errors)
     if "name" in values:
-        values["name"] = str(values["name"] or "").strip()
+        values["name"] = single_spaced(values["name"])
     return values
 
 
@@ -242,7 +243,10 @@ def _contact_values(
             message=_("Choose a company you can see."),
         )
     _clean_text_lists(values, errors)
-    for name in (*NAME_FIELDS, "prefix", "suffix", "job_title", "language", "timezone"):
+    for name in (*NAME_FIELDS, "prefix", "suffix", "job_title"):
+        if name in values:
+            values[name] = single_spaced(values[name])
+    for name in ("language", "timezone"):
         if name in values:
             values[name] = str(values[name] or "").strip()
     if values.get("timezone") and values["timezone"] not in TIMEZONES:

@@ -21,8 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from rapport.contacts.exports import EXPORT_KINDS, FORMATS
-from rapport.contacts.listing import LISTINGS
+from rapport.contacts.exports import EXPORTABLES, FORMATS
 from rapport.core.api import actor, created, current_user, problems
 from rapport.core.jobs import job_start
 from rapport.exchange import import_rollback, imports
@@ -183,7 +182,7 @@ def import_failures(
 
 
 class ExportIn(Schema):
-    object_type: str = Field(description="companies, contacts or deals.")
+    object_type: str = Field(description="companies, contacts, deals, leads or products.")
     format: str = Field("csv", description="csv, xlsx or jsonl.")
     filters: dict[str, str | list[str]] = Field(
         default_factory=dict,
@@ -199,14 +198,17 @@ class ExportIn(Schema):
 def export_start(request: HttpRequest, payload: ExportIn) -> Status:
     """Export the rows a list's filters select as a background job; poll
     ``/jobs/{job}`` and fetch the file from ``/jobs/{job}/download``."""
-    if payload.object_type not in EXPORTABLE:
-        raise ValidationError({"object_type": [f"Choose one of: {', '.join(sorted(EXPORTABLE))}."]})
+    exportable = EXPORTABLES.get(payload.object_type)
+    if exportable is None:
+        choices = ", ".join(sorted(EXPORTABLES))
+        raise ValidationError({"object_type": [f"Choose one of: {choices}."]})
     if payload.format not in FORMATS:
         raise ValidationError({"format": [f"Choose one of: {', '.join(sorted(FORMATS))}."]})
+    label = exportable.model._meta.verbose_name_plural
     job = job_start(
         actor=actor(request),
-        kind=EXPORT_KINDS[EXPORTABLE[payload.object_type]],
-        title=_("Export of %(title)s") % {"title": LISTINGS[EXPORTABLE[payload.object_type]].title},
+        kind=exportable.job_kind,
+        title=_("Export of %(title)s") % {"title": label},
         params={
             "filters": payload.filters,
             "columns": payload.columns,

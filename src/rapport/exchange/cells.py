@@ -22,11 +22,15 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapport.contacts.children import normalize_country, normalize_domain, with_scheme
+from rapport.contacts.children import (
+    normalize_country,
+    normalize_domain,
+    single_spaced,
+    with_scheme,
+)
 from rapport.contacts.phones import normalize_phone
 
 Options = Mapping[str, Any]
-SPACES = re.compile(r"\s+")
 TRUE = {"1", "true", "yes", "y", "x", "on", "oui", "ja", "vrai", "wahr"}
 FALSE = {"0", "false", "no", "n", "off", "non", "nein", "faux", "falsch", ""}
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
@@ -39,7 +43,7 @@ def text(raw: str, options: Options) -> str:
 
 def name(raw: str, options: Options) -> str:
     """One space between words, none around: ``"  Anna   Maria "`` → ``"Anna Maria"``."""
-    return SPACES.sub(" ", raw)
+    return single_spaced(raw)
 
 
 def email(raw: str, options: Options) -> str:

@@ -46,7 +46,21 @@ def import_list(request: HttpRequest) -> HttpResponse:
         if run is not None:
             return redirect("exchange:import_detail", run.pk)
     runs = imports.visible_runs(request.user)[:50]
-    return render(request, "exchange/import_list.html", {"form": form, "runs": runs})
+    mappings = imports.visible_mappings(request.user).select_related("owner")
+    return render(
+        request,
+        "exchange/import_list.html",
+        {"form": form, "runs": runs, "mappings": mappings},
+    )
+
+
+@login_required
+@require_POST
+def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(imports.visible_mappings(request.user), pk=pk)
+    imports.mapping_delete(template, actor=Actor.for_request(request))
+    messages.success(request, _("Mapping deleted."))
+    return redirect("exchange:import_list")
 
 
 def _mapping_step(request: HttpRequest, run: ImportRun) -> tuple[MappingForm, str]:

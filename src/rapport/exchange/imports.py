@@ -303,6 +303,21 @@ def mapping_save(run: ImportRun, *, actor: Actor, name: str, shared: bool = Fals
     return template
 
 
+def visible_mappings(user: User) -> Any:
+    """Saved mappings the user may use: their own and those shared."""
+    return ImportMapping.objects.filter(Q(owner=user) | Q(shared=True))
+
+
+def mapping_delete(template: ImportMapping, *, actor: Actor) -> None:
+    """Delete a saved mapping: its owner may, and an admin may delete a shared one."""
+    user = actor.user
+    if user is None or not visible_mappings(user).filter(pk=template.pk).exists():
+        raise Http404
+    if template.owner_id != user.pk and not user.is_admin:
+        raise PermissionDenied
+    template.delete()
+
+
 # Reading rows
 
 
@@ -646,7 +661,7 @@ class Writer:
             tally.add(CREATED)
             if row_key is not None:
                 existing[row_key] = outcome
-                self.seen.add(row_key)
+                self._remember(row_key)
         return []
 
     def _read(self, cells: list[str]) -> Prepared:
@@ -683,8 +698,14 @@ class Writer:
             raise RowRefused(_("You may not change the existing record with this key.")) from None
         if row_key is not None:
             existing[row_key] = written
-            self.seen.add(row_key)
+            self._remember(row_key)
         return outcome
+
+    def _remember(self, row_key: Any) -> None:
+        # Only a dry run forgets what it wrote (each batch is rolled back); a real run finds
+        # its own records again by their key, and keeps no set growing with the file.
+        if self.dry_run:
+            self.seen.add(row_key)
 
     def _failure(self, index: int, cells: list[str], reason: str) -> ImportFailure:
         return ImportFailure(

@@ -12,8 +12,9 @@ class SalesConfig(AppConfig):
         # global search; the lead rescoring job; the worker's sweeps of web form counters,
         # old idempotency keys and expired quotes. Then: the handlers that rescore leads
         # when activities change and file emails received from leads on their timelines,
-        # the deal table with the record list machinery, deal stage moves with the
-        # timeline, the board's totals kept with every deal write, and the deals,
+        # the deal table with the record list machinery, lead and product exports, deal
+        # stage moves with the timeline, the board's totals kept with every deal write, and
+        # the deals,
         # purchase history and quotes panels of record pages.
         from rapport.core import panels
         from rapport.core.services import on_write
@@ -21,6 +22,7 @@ class SalesConfig(AppConfig):
             board_totals,
             deal_listing,
             deal_panels,
+            exports,
             idempotency,
             lead_mail,
             lead_search,
@@ -39,6 +41,7 @@ class SalesConfig(AppConfig):
         scoring.subscribe_all()
         lead_mail.subscribe_all()
         deal_listing.register()
+        exports.register()
         timeline.register()
         on_write(Deal, board_totals.on_deal_written)
         panels.register(deal_panels.PANEL)

@@ -5,8 +5,6 @@ saved view opens on either."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy, ngettext
@@ -24,16 +22,12 @@ from rapport.contacts.columns import (
     team_column,
     timestamp_columns,
 )
-from rapport.contacts.exports import EXPORT_KINDS, clean_export_params, export_rows, may_export
+from rapport.contacts.exports import register_export
 from rapport.contacts.forms import BulkAction
 from rapport.contacts.listing import Listing, register_listing, render_list, run_bulk, save_view
-from rapport.core.jobs import Progress, job_handler
-from rapport.core.models import Job
 from rapport.sales.deal_queries import deal_list
 from rapport.sales.models import Deal
 from rapport.sales.templatetags.money import amount
-
-EXPORT_KIND = "sales.export_deals"
 
 
 def _amount(deal: Deal) -> str:
@@ -139,14 +133,8 @@ def register() -> None:
     bulk_actions.register(
         DEALS.object_type, deal_list, (BulkAction.ASSIGN_OWNER, BulkAction.DELETE)
     )
-    EXPORT_KINDS[DEALS.object_type] = EXPORT_KIND
-
-
-@job_handler(EXPORT_KIND, authorize=may_export(Deal), clean_params=clean_export_params)
-def export_deals(job: Job, progress: Progress) -> dict[str, Any]:
-    return export_rows(
-        job,
-        progress,
+    register_export(
+        "deals",
         Deal,
         deal_list,
         lambda count: ngettext("%(count)d deal exported.", "%(count)d deals exported.", count),

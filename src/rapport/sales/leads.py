@@ -36,7 +36,12 @@ from django.utils.translation import gettext as _
 from rapport.activities.engagement import refresh_targets
 from rapport.activities.links import Target
 from rapport.activities.models import ActivityLink
-from rapport.contacts.children import normalize_country, normalize_domain, with_scheme
+from rapport.contacts.children import (
+    normalize_country,
+    normalize_domain,
+    single_spaced,
+    with_scheme,
+)
 from rapport.contacts.models import Company, Contact, ContactSource, LifecycleStage
 from rapport.contacts.phones import normalize_phone
 from rapport.contacts.services import company_create, contact_create, find_duplicates
@@ -71,14 +76,8 @@ LEAD_FIELDS = frozenset(
         "team",
     }
 )
-TEXT_FIELDS = (
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "description",
-    "disqualification_reason",
-)
+NAME_FIELDS = ("first_name", "last_name", "company_name", "job_title")
+TEXT_FIELDS = ("description", "disqualification_reason")
 DEAL_FIELDS = frozenset({"name", "amount", "currency", "pipeline", "stage", "expected_close_date"})
 # A lead's source as the contact it becomes names it.
 CONTACT_SOURCES = {
@@ -115,6 +114,9 @@ NORMALIZERS = {
 def _clean(values: Mapping[str, Any], lead: Lead, errors: Errors) -> dict[str, Any]:
     values = _only(values, LEAD_FIELDS)
     resolve_owner_and_team(values, lead, errors)
+    for name in NAME_FIELDS:
+        if name in values:
+            values[name] = single_spaced(values[name])
     for name in TEXT_FIELDS:
         if name in values:
             values[name] = str(values[name] or "").strip()

@@ -466,3 +466,12 @@ def test_countries_are_stored_as_iso_codes_whatever_way_they_are_written(as_alic
         addresses=[{"city": "Paris", "country": "France"}, {"city": "Leeds", "country": "uk"}],
     )
     assert sorted(contact.addresses.values_list("country", flat=True)) == ["FR", "GB"]
+
+
+def test_names_are_stored_single_spaced(as_alice):
+    contact = services.contact_create(
+        actor=as_alice, values={"first_name": "  Anna \t Maria ", "last_name": "von  Trapp"}
+    )
+    assert (contact.first_name, contact.last_name) == ("Anna Maria", "von Trapp")
+    company = services.company_create(actor=as_alice, values={"name": " Acme   Corp "})
+    assert company.name == "Acme Corp"

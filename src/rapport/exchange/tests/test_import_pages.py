@@ -110,3 +110,19 @@ def test_the_list_of_imports_reads_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         response = admin_client.get(reverse("exchange:import_list"))
     assert response.content.decode().count("people.csv") == 3
+
+
+def test_saved_mappings_are_listed_and_deleted_by_their_owner(admin_client, alice_client):
+    from rapport.exchange.models import ImportMapping
+
+    _upload(admin_client)
+    run = ImportRun.objects.get()
+    admin_client.post(
+        reverse("exchange:import_detail", args=[run.pk]), _mapping_post(run, "save", name="CRM")
+    )
+    mapping = ImportMapping.objects.get()
+    assert "CRM" in admin_client.get(reverse("exchange:import_list")).content.decode()
+    url = reverse("exchange:mapping_delete", args=[mapping.pk])
+    assert alice_client.post(url).status_code == 404
+    assert admin_client.post(url).status_code == 302
+    assert not ImportMapping.objects.exists()

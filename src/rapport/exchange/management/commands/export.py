@@ -13,11 +13,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from rapport.accounts.models import User
-from rapport.contacts.exports import FORMATS, clean_export_params, export_write, may_export
-from rapport.contacts.listing import LISTINGS
+from rapport.contacts.exports import (
+    EXPORTABLES,
+    FORMATS,
+    clean_export_params,
+    export_write,
+    may_export,
+)
 from rapport.core.jobs import JobError
-
-RECORDS = {"companies": "contacts.company", "contacts": "contacts.contact", "deals": "sales.deal"}
 
 
 def _filters(pairs: list[str]) -> dict[str, list[str]]:
@@ -41,14 +44,14 @@ def progress_bar(bar: tqdm) -> Callable[[int, int | None], None]:
 
 class Command(BaseCommand):
     help = (
-        "Export companies, contacts or deals as CSV, XLSX or JSON Lines, with the filters "
-        "and columns of their list pages (the names in a list page's address: "
+        "Export companies, contacts, deals, leads or products as CSV, XLSX or JSON Lines, "
+        "with the filters and columns of their list pages (the names in a list page's address: "
         "--filter lifecycle_stage=customer --filter owner=12 --columns email,phone). "
         "Rows stream from the database; only what the user may export is written."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("records", choices=sorted(RECORDS), help="What to export.")
+        parser.add_argument("records", choices=sorted(EXPORTABLES), help="What to export.")
         parser.add_argument("--as", dest="user", required=True, help="Email of the user exporting.")
         parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
         parser.add_argument("--filter", action="append", default=[], metavar="NAME=VALUE")
@@ -60,9 +63,9 @@ class Command(BaseCommand):
         user = User.objects.filter(email__iexact=options["user"], is_active=True).first()
         if user is None:
             raise CommandError(f"No active user has the email address {options['user']}.")
-        listing = LISTINGS[RECORDS[options["records"]]]
+        exportable = EXPORTABLES[options["records"]]
         try:
-            may_export(listing.model)(user)
+            may_export(exportable.model)(user)
             params = clean_export_params(
                 {
                     "filters": _filters(options["filter"]),
@@ -83,8 +86,8 @@ class Command(BaseCommand):
                     written = export_write(
                         output,
                         owner=user,
-                        model=listing.model,
-                        list_query=listing.query,
+                        model=exportable.model,
+                        list_query=exportable.list_query,
                         params=params,
                         progress=progress_bar(bar),
                     )
