@@ -618,8 +618,9 @@ class Writer:
                 rows.append((index, cells, self._read(cells)))
             except RowRefused as refusal:
                 failures.append(self._failure(index, cells, str(refusal)))
-        keys = [_key_of(row, key) for _index, _cells, row in rows]
-        existing = self.kind.lookup(key, [k for k in keys if k is not None]) if key else {}
+        given = [_key_of(row, key) for _index, _cells, row in rows]
+        existing = self.kind.lookup(key, [k for k in given if k is not None]) if key else {}
+        keys = [self.kind.folded_key(key, value) for value in given]
         new, rest = self._split(rows, keys, existing)
         rest = self._create_in_bulk(new, existing, tally, failures) + rest
         for index, cells, row, row_key in rest:
