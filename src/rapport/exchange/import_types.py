@@ -34,7 +34,7 @@ from rapport.core.models import FieldType, Record
 from rapport.exchange import cells
 from rapport.sales import deals, leads
 from rapport.sales import services as sales
-from rapport.sales.models import Deal, Lead, Product
+from rapport.sales.models import Deal, Lead, LeadSource, Product
 
 Reader = Callable[[str, cells.Options], Any]
 CUSTOM = "custom."
@@ -438,8 +438,17 @@ def _companies() -> ImportType:
     )
 
 
+def _create_lead(actor: Actor, row: Prepared) -> Record:
+    # Marked as imported unless the file says where it came from, as contacts are.
+    values = row.values | {"source": row.values.get("source", LeadSource.IMPORT)}
+    return leads.lead_create(actor=actor, values=values, custom=row.custom)
+
+
+def _update_lead(lead: Record, actor: Actor, row: Prepared) -> Record:
+    return leads.lead_update(lead, actor=actor, values=row.values, custom=row.custom)
+
+
 def _leads() -> ImportType:
-    create, update = _plain(leads.lead_create, leads.lead_update)
     return ImportType(
         key="leads",
         model=Lead,
@@ -455,8 +464,8 @@ def _leads() -> ImportType:
         ),
         keys={"email": by_field(Lead, "email")},
         required=(("first_name", "last_name", "email", "phone", "company_name"),),
-        create=create,
-        update=update,
+        create=_create_lead,
+        update=_update_lead,
     )
 
 
