@@ -268,6 +268,10 @@ def import_configure(
         _reread(run, encoding or run.encoding, delimiter or run.delimiter)
     cleaned = _clean_mapping(kind, run, mapping)
     run.options = _clean_options(kind, options, set(cleaned.values()))
+    if run.file_format == reading.XLSX:
+        # A spreadsheet's numbers come as numbers, written with a decimal point: the
+        # decimal comma option would read 1.5 as 15.
+        run.options["decimal_comma"] = False
     run.mapping = cleaned
     run.save()
     return run

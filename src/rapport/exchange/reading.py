@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import decimal
 import shutil
 import tempfile
 import zipfile
@@ -183,8 +184,11 @@ def _csv_rows(path: Path, info: TableInfo) -> Iterator[list[str]]:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        # As the spreadsheet shows it: 15 significant digits, not the binary noise
+        # (0.1 + 0.2 is stored as 0.30000000000000004) that no decimal field takes.
+        shown = decimal.Context(prec=15).create_decimal_from_float(value).normalize()
+        return f"{shown:f}"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
