@@ -449,8 +449,12 @@ def import_preview(run: ImportRun, *, actor: Actor, rows: int = PREVIEW_ROWS) ->
     own_run(run, actor)
     kind = type_for(run.object_type, actor)
     references = References(actor=actor, create_companies=False)
-    with reading.local_copy(run.file) as path:
-        return _preview_rows(kind, run, reading.data_rows(path, table_info(run)), references, rows)
+    try:
+        with reading.local_copy(run.file) as path:
+            data = reading.data_rows(path, table_info(run))
+            return _preview_rows(kind, run, data, references, rows)
+    except reading.UnreadableFile as error:
+        raise ValidationError({"file": [str(error)]}) from None
 
 
 def _preview_rows(
@@ -841,10 +845,14 @@ def execute_run(run: ImportRun, *, user: User, dry_run: bool, progress: Progress
         ),
         dry_run=dry_run,
     )
-    with reading.local_copy(run.file) as path:
-        if dry_run:
-            return _dry_run(path, run, writer, progress)
-        return _real_run(path, run, writer, progress)
+    try:
+        with reading.local_copy(run.file) as path:
+            if dry_run:
+                return _dry_run(path, run, writer, progress)
+            return _real_run(path, run, writer, progress)
+    except reading.UnreadableFile as error:
+        # Found while counting the rows, before any write, unless the file changed.
+        raise JobError(str(error)) from None
 
 
 def import_run_here(

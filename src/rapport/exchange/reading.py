@@ -207,7 +207,20 @@ def inspect(path: Path, *, encoding: str = "", delimiter: str = "") -> TableInfo
 def _csv_rows(path: Path, info: TableInfo) -> Iterator[list[str]]:
     # Undecodable bytes become U+FFFD rather than stop the import: the row shows it.
     with path.open(encoding=info.encoding, errors="replace", newline="") as handle:
-        yield from csv.reader(handle, delimiter=info.delimiter)
+        rows = csv.reader(handle, delimiter=info.delimiter)
+        line = 1  # where the row being read starts
+        try:
+            for row in rows:
+                yield row
+                line = rows.line_num + 1
+        except csv.Error as error:
+            raise UnreadableFile(
+                _(
+                    "The file cannot be read from line %(line)d on (%(error)s): "
+                    "a quotation mark left open makes the rest of the file one cell."
+                )
+                % {"line": line, "error": error}
+            ) from None
 
 
 def _text(value: object) -> str:
@@ -230,10 +243,16 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise UnreadableFile(_("This file is not a valid XLSX spreadsheet.")) from error
+    read = 0
     try:
         sheet = workbook.worksheets[0]
         for row in sheet.iter_rows(values_only=True):
             yield [_text(value) for value in row]
+            read += 1
+    except Exception as error:  # a damaged cell fails in openpyxl in many ways too
+        raise UnreadableFile(
+            _("The spreadsheet is damaged: row %(row)d cannot be read.") % {"row": read + 1}
+        ) from error
     finally:
         workbook.close()
 
