@@ -35,6 +35,11 @@ TRUE = {"1", "true", "yes", "y", "x", "on", "oui", "ja", "vrai", "wahr"}
 FALSE = {"0", "false", "no", "n", "off", "non", "nein", "faux", "falsch", ""}
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
 LIST_SEPARATORS = re.compile(r"[;,|]")
+# A number whose thousands are grouped, by whether its decimal mark is a comma.
+THOUSANDS = {
+    False: re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?"),
+    True: re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?"),
+}
 
 
 def text(raw: str, options: Options) -> str:
@@ -110,11 +115,18 @@ def moment(raw: str, options: Options) -> datetime.datetime:
 
 
 def decimal_number(raw: str, options: Options) -> decimal.Decimal:
+    """A number written with the run's decimal mark. The other mark is taken only as a
+    thousands separator between groups of three digits: ``12,5`` with a decimal point
+    is refused, not read as 125."""
     cleaned = raw.replace(" ", "").replace("\u00a0", "")
-    if options.get("decimal_comma"):
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", "")
+    comma = bool(options.get("decimal_comma"))
+    separator = "." if comma else ","
+    if separator in cleaned:
+        if not THOUSANDS[comma].fullmatch(cleaned):
+            raise ValidationError(_other_notation(comma))
+        cleaned = cleaned.replace(separator, "")
+    if comma:
+        cleaned = cleaned.replace(",", ".")
     try:
         number = decimal.Decimal(cleaned)
     except decimal.InvalidOperation:
@@ -122,6 +134,15 @@ def decimal_number(raw: str, options: Options) -> decimal.Decimal:
     if not number.is_finite():
         raise ValidationError(_("Enter a number."))
     return number
+
+
+def _other_notation(comma: bool) -> str:
+    if comma:
+        return _("Enter a number with a decimal comma such as 1.234,56.")
+    return _(
+        "Enter a number with a decimal point such as 1,234.56; "
+        "for a decimal comma, say so in the options."
+    )
 
 
 def integer(raw: str, options: Options) -> int:

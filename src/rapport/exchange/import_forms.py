@@ -80,7 +80,8 @@ class MappingForm(forms.Form):
             if name in run.options:
                 self.fields[name].initial = run.options[name]
         if run.file_format != "csv":
-            del self.fields["encoding"], self.fields["delimiter"]
+            # A spreadsheet's numbers carry their own decimal mark.
+            del self.fields["encoding"], self.fields["delimiter"], self.fields["decimal_comma"]
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.column_names]

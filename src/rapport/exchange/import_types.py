@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +34,7 @@ from rapport.core.models import FieldType, Record
 from rapport.exchange import cells
 from rapport.sales import deals, leads
 from rapport.sales import services as sales
-from rapport.sales.models import Deal, Lead, Product
+from rapport.sales.models import Deal, Lead, LeadSource, Product
 
 Reader = Callable[[str, cells.Options], Any]
 CUSTOM = "custom."
@@ -85,6 +86,8 @@ class ImportType:
     update: Update
     # Creates many rows in one go, each as ``create`` would, or their ValidationErrors.
     create_many: CreateMany | None = None
+    # Keys matched whatever their letter case: two spellings in one file are one record.
+    case_insensitive_keys: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -106,10 +109,19 @@ class ImportType:
         return choices
 
     def lookup(self, key: str, values: list[Any]) -> dict[Any, Record]:
-        """The live records whose ``key`` is one of ``values``, by that value."""
+        """The live records whose ``key`` is one of ``values``, by that value as
+        ``folded_key`` gives it."""
         if key in self.keys:
-            return self.keys[key](values)
-        return by_field(self.model, f"custom__{key.removeprefix(CUSTOM)}")(values)
+            found = self.keys[key](values)
+        else:
+            found = by_field(self.model, f"custom__{key.removeprefix(CUSTOM)}")(values)
+        return {self.folded_key(key, value): record for value, record in found.items()}
+
+    def folded_key(self, key: str, value: Any) -> Any:
+        """The value a row is matched by: upper-cased for a key compared in any case."""
+        if value is not None and key in self.case_insensitive_keys:
+            return str(value).upper()
+        return value
 
 
 # Targets
@@ -196,8 +208,13 @@ def _people_targets(model: type[Record]) -> tuple[Target, ...]:
 # Keys
 
 
+def _related(model: type[Record]) -> list[str]:
+    # What ``unchanged`` and the writers read of each record found.
+    return [name for name in ("addresses", "tags") if hasattr(model, name)]
+
+
 def by_field(model: type[Record], lookup: str) -> Lookup:
-    related = [name for name in ("addresses", "tags") if hasattr(model, name)]
+    related = _related(model)
 
     def find(values: list[Any]) -> dict[Any, Record]:
         found = model.objects.filter(**{f"{lookup}__in": values}).prefetch_related(*related)
@@ -221,14 +238,26 @@ def _contacts_by_email(values: list[Any]) -> dict[Any, Record]:
     return {email: by_id[contact_id] for email, contact_id in owners.items()}
 
 
-def _products_by_sku(values: list[Any]) -> dict[Any, Record]:
-    found = Product.objects.annotate(upper_sku=Upper("sku")).filter(
-        upper_sku__in=[str(value).upper() for value in values]
-    )
-    by_upper = {product.upper_sku: product for product in found}
-    return {
-        value: by_upper[str(value).upper()] for value in values if str(value).upper() in by_upper
-    }
+def by_field_in_any_case(model: type[Record], name: str) -> Lookup:
+    """Records whose text field ``name`` is one of the values in any letter case. The
+    exact value is always found; the database finds the other spellings (SQLite folds
+    only ASCII letters); the first record of each spelling wins."""
+    related = _related(model)
+
+    def find(values: list[Any]) -> dict[Any, Record]:
+        texts = [str(value) for value in values]
+        found = (
+            model.objects.annotate(folded=Upper(name))
+            .filter(Q(**{f"{name}__in": texts}) | Q(folded__in=[text.upper() for text in texts]))
+            .order_by("id")
+            .prefetch_related(*related)
+        )
+        by_folded: dict[str, Record] = {}
+        for record in found:
+            by_folded.setdefault(getattr(record, name).upper(), record)
+        return {value: by_folded[value.upper()] for value in texts if value.upper() in by_folded}
+
+    return find
 
 
 # Writing
@@ -398,15 +427,28 @@ def _companies() -> ImportType:
             _model_target(Company, "owner", "owner email", "assigned to", reference=USER),
             _model_target(Company, "team", reference=TEAM),
         ),
-        keys={"domain": by_field(Company, "domain"), "name": by_field(Company, "name")},
+        keys={
+            "domain": by_field(Company, "domain"),
+            "name": by_field_in_any_case(Company, "name"),
+        },
         required=(("name",),),
         create=_create_company,
         update=_update_company,
+        case_insensitive_keys=("name",),
     )
 
 
+def _create_lead(actor: Actor, row: Prepared) -> Record:
+    # Marked as imported unless the file says where it came from, as contacts are.
+    values = row.values | {"source": row.values.get("source", LeadSource.IMPORT)}
+    return leads.lead_create(actor=actor, values=values, custom=row.custom)
+
+
+def _update_lead(lead: Record, actor: Actor, row: Prepared) -> Record:
+    return leads.lead_update(lead, actor=actor, values=row.values, custom=row.custom)
+
+
 def _leads() -> ImportType:
-    create, update = _plain(leads.lead_create, leads.lead_update)
     return ImportType(
         key="leads",
         model=Lead,
@@ -422,8 +464,8 @@ def _leads() -> ImportType:
         ),
         keys={"email": by_field(Lead, "email")},
         required=(("first_name", "last_name", "email", "phone", "company_name"),),
-        create=create,
-        update=update,
+        create=_create_lead,
+        update=_update_lead,
     )
 
 
@@ -440,10 +482,11 @@ def _products() -> ImportType:
             _model_target(Product, "active", "enabled"),
             _model_target(Product, "owner", "owner email", reference=USER),
         ),
-        keys={"sku": _products_by_sku},
+        keys={"sku": by_field_in_any_case(Product, "sku")},
         required=(("sku",), ("name",)),
         create=create,
         update=update,
+        case_insensitive_keys=("sku",),
     )
 
 

@@ -117,7 +117,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _preview(run: ImportRun, request: HttpRequest) -> list[imports.PreviewRow]:
     if not run.mapping:
         return []
-    return imports.import_preview(run, actor=Actor.for_request(request))
+    try:
+        return imports.import_preview(run, actor=Actor.for_request(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return []
 
 
 def _save_mapping(request: HttpRequest, run: ImportRun) -> None:

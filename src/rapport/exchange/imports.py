@@ -268,6 +268,10 @@ def import_configure(
         _reread(run, encoding or run.encoding, delimiter or run.delimiter)
     cleaned = _clean_mapping(kind, run, mapping)
     run.options = _clean_options(kind, options, set(cleaned.values()))
+    if run.file_format == reading.XLSX:
+        # A spreadsheet's numbers come as numbers, written with a decimal point: the
+        # decimal comma option would read 1.5 as 15.
+        run.options["decimal_comma"] = False
     run.mapping = cleaned
     run.save()
     return run
@@ -445,8 +449,12 @@ def import_preview(run: ImportRun, *, actor: Actor, rows: int = PREVIEW_ROWS) ->
     own_run(run, actor)
     kind = type_for(run.object_type, actor)
     references = References(actor=actor, create_companies=False)
-    with reading.local_copy(run.file) as path:
-        return _preview_rows(kind, run, reading.data_rows(path, table_info(run)), references, rows)
+    try:
+        with reading.local_copy(run.file) as path:
+            data = reading.data_rows(path, table_info(run))
+            return _preview_rows(kind, run, data, references, rows)
+    except reading.UnreadableFile as error:
+        raise ValidationError({"file": [str(error)]}) from None
 
 
 def _preview_rows(
@@ -618,8 +626,9 @@ class Writer:
                 rows.append((index, cells, self._read(cells)))
             except RowRefused as refusal:
                 failures.append(self._failure(index, cells, str(refusal)))
-        keys = [_key_of(row, key) for _index, _cells, row in rows]
-        existing = self.kind.lookup(key, [k for k in keys if k is not None]) if key else {}
+        given = [_key_of(row, key) for _index, _cells, row in rows]
+        existing = self.kind.lookup(key, [k for k in given if k is not None]) if key else {}
+        keys = [self.kind.folded_key(key, value) for value in given]
         new, rest = self._split(rows, keys, existing)
         rest = self._create_in_bulk(new, existing, tally, failures) + rest
         for index, cells, row, row_key in rest:
@@ -836,10 +845,14 @@ def execute_run(run: ImportRun, *, user: User, dry_run: bool, progress: Progress
         ),
         dry_run=dry_run,
     )
-    with reading.local_copy(run.file) as path:
-        if dry_run:
-            return _dry_run(path, run, writer, progress)
-        return _real_run(path, run, writer, progress)
+    try:
+        with reading.local_copy(run.file) as path:
+            if dry_run:
+                return _dry_run(path, run, writer, progress)
+            return _real_run(path, run, writer, progress)
+    except reading.UnreadableFile as error:
+        # Found while counting the rows, before any write, unless the file changed.
+        raise JobError(str(error)) from None
 
 
 def import_run_here(

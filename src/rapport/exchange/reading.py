@@ -2,9 +2,11 @@
 
 ``inspect`` looks at the start of the file and finds what the wizard needs
 before any write: the format (by content, not by name), the encoding (a BOM,
-else UTF-8 if the sample decodes, else charset-normalizer's guess), the
-delimiter (csv.Sniffer among the usual ones) and the header. ``data_rows``
-then streams the rows after the header, never holding the file in memory.
+else UTF-16 by its NUL bytes, else UTF-8 if the sample decodes, else
+charset-normalizer's guess, Windows-1252 on a tie), the delimiter (csv.Sniffer
+among the usual ones) and the header. ``data_rows`` then streams the rows
+after the header, never holding the file in memory; a row it cannot read
+stops it with ``UnreadableFile``.
 
 A spreadsheet is a zip of XML: its members' declared sizes are checked
 before openpyxl opens it, so a small file that unpacks to gigabytes (an
@@ -17,6 +19,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import decimal
 import shutil
 import tempfile
 import zipfile
@@ -32,6 +35,7 @@ from django.utils.translation import gettext as _
 CSV = "csv"
 XLSX = "xlsx"
 SAMPLE_BYTES = 256 * 1024
+WINDOWS_1252 = "cp1252"
 DELIMITERS = ",;\t|"
 # What a spreadsheet may unpack to, against its size on disk.
 MAX_UNPACKED_RATIO = 100
@@ -93,16 +97,42 @@ def detect_encoding(sample: bytes) -> str:
     for bom, encoding in BOMS:
         if sample.startswith(bom):
             return encoding
+    if utf16 := _utf16_without_bom(sample):
+        return utf16
     try:
         # The sample may end inside a multi-byte character: let the decoder hold it back.
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(sample).best()
+    guesses = charset_normalizer.from_bytes(sample)
+    best = guesses.best()
     if best is None:
         raise UnreadableFile(_("This file holds binary data, not text: it is not a CSV file."))
+    # Western European text reads as well in Central European code pages (è as č): a
+    # tie goes to Windows-1252, what spreadsheets write in Western Europe and America.
+    tied = [g for g in guesses if (g.chaos, g.coherence) == (best.chaos, best.coherence)]
+    if any(WINDOWS_1252 in guess.could_be_from_charset for guess in tied):
+        return WINDOWS_1252
     return best.encoding
+
+
+def _utf16_without_bom(sample: bytes) -> str:
+    """UTF-16 written without a byte order mark: in Latin text every other byte is NUL
+    (the odd ones in little-endian order), and the whole decodes to printable text."""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for encoding, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls > len(sample) // 4 and others * 10 < nuls and _printable(sample, encoding):
+            return encoding
+    return ""
+
+
+def _printable(sample: bytes, encoding: str) -> bool:
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(sample)
+    except UnicodeDecodeError:
+        return False
+    return all(char.isprintable() or char in "\t\r\n" for char in text)
 
 
 def _looks_binary(sample: bytes, encoding: str) -> bool:
@@ -177,14 +207,30 @@ def inspect(path: Path, *, encoding: str = "", delimiter: str = "") -> TableInfo
 def _csv_rows(path: Path, info: TableInfo) -> Iterator[list[str]]:
     # Undecodable bytes become U+FFFD rather than stop the import: the row shows it.
     with path.open(encoding=info.encoding, errors="replace", newline="") as handle:
-        yield from csv.reader(handle, delimiter=info.delimiter)
+        rows = csv.reader(handle, delimiter=info.delimiter)
+        line = 1  # where the row being read starts
+        try:
+            for row in rows:
+                yield row
+                line = rows.line_num + 1
+        except csv.Error as error:
+            raise UnreadableFile(
+                _(
+                    "The file cannot be read from line %(line)d on (%(error)s): "
+                    "a quotation mark left open makes the rest of the file one cell."
+                )
+                % {"line": line, "error": error}
+            ) from None
 
 
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        # As the spreadsheet shows it: 15 significant digits, not the binary noise
+        # (0.1 + 0.2 is stored as 0.30000000000000004) that no decimal field takes.
+        shown = decimal.Context(prec=15).create_decimal_from_float(value).normalize()
+        return f"{shown:f}"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -197,10 +243,16 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise UnreadableFile(_("This file is not a valid XLSX spreadsheet.")) from error
+    read = 0
     try:
         sheet = workbook.worksheets[0]
         for row in sheet.iter_rows(values_only=True):
             yield [_text(value) for value in row]
+            read += 1
+    except Exception as error:  # a damaged cell fails in openpyxl in many ways too
+        raise UnreadableFile(
+            _("The spreadsheet is damaged: row %(row)d cannot be read.") % {"row": read + 1}
+        ) from error
     finally:
         workbook.close()
 

@@ -96,3 +96,11 @@ def test_export_with_filters_to_a_file(admin, tmp_path):
 def test_export_refuses_an_unknown_filter(admin, tmp_path):
     with pytest.raises(CommandError):
         call_command("export", "contacts", "--as", admin.email, "--filter", "nonsense")
+
+
+def test_import_of_a_file_unreadable_past_its_header_is_a_command_error(admin, tmp_path):
+    source = tmp_path / "open-quote.csv"
+    source.write_text('Email,First name\na@example.com,"Ann\n' + "x" * 1_100_000 + "\n")
+    with pytest.raises(CommandError, match="cannot be read from line 2 on"):
+        call_command("import", "contacts", str(source), "--as", admin.email)
+    assert not Contact.objects.exists()

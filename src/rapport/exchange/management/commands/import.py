@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from rapport.accounts.models import User
 from rapport.core.actors import Actor
+from rapport.core.jobs import JobError
 from rapport.core.models import Source
 from rapport.exchange import imports
 from rapport.exchange.import_types import import_types
@@ -92,6 +93,8 @@ class Command(BaseCommand):
             raise CommandError(_messages(error)) from None
         except PermissionDenied:
             raise CommandError("This user may not import these records.") from None
+        except JobError as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(result["message"])
         self._report(run, options)
         self.stdout.write(f"Import {run.pk}.")
