@@ -165,9 +165,14 @@ def import_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if service is None:
         raise Http404
     try:
-        service(run, actor=Actor.for_request(request))
+        started = service(run, actor=Actor.for_request(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    else:
+        if action == "rollback":
+            # The run's page does not follow a rollback: its job's page shows the progress
+            # and the records it left as they were.
+            return redirect("core:job_detail", pk=started.pk)
     return redirect("exchange:import_detail", run.pk)
 
 

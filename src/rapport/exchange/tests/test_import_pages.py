@@ -126,3 +126,25 @@ def test_saved_mappings_are_listed_and_deleted_by_their_owner(admin_client, alic
     assert alice_client.post(url).status_code == 404
     assert admin_client.post(url).status_code == 302
     assert not ImportMapping.objects.exists()
+
+
+def test_rolling_back_leads_to_the_rollback_job(admin_client, django_capture_on_commit_callbacks):
+    from rapport.core.models import Job
+
+    _upload(admin_client)
+    run = ImportRun.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("exchange:import_detail", args=[run.pk]), _mapping_post(run, "start")
+        )
+    url = reverse("exchange:import_action", args=[run.pk, "rollback"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url)
+    job = Job.objects.get(kind="exchange.import_rollback")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:job_detail", args=[job.pk])
+    assert not Contact.objects.exists()
+    # A second rollback is refused with a message on the run's page.
+    response = admin_client.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("exchange:import_detail", args=[run.pk])
+    assert "Only a finished, cancelled or interrupted import" in response.content.decode()
