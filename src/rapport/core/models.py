@@ -428,3 +428,24 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class ThrottleCounter(models.Model):
+    """How many times one key (a hashed client address, account or token, with what it
+    counts) was counted in one fixed window: the counters behind rate limits and login
+    lockouts, one upserted row per key and window."""
+
+    id = models.BigAutoField(primary_key=True)
+    key = models.CharField(max_length=80)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["window_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="throttlecounter_window")
+        ]
+        indexes = [models.Index(fields=["window_start"], name="throttlecounter_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.hits}"

@@ -37,6 +37,7 @@ from rapport.core.api import (
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.permissions import get_visible_or_404
+from rapport.core.throttle import Throttled
 from rapport.sales import lead_queries, leads, webforms
 from rapport.sales.lead_schemas import (
     ConvertIn,
@@ -239,7 +240,7 @@ def webform_submission(request: HttpRequest, key: str) -> HttpResponse:
     try:
         form = webforms.active_form(key)
         webforms.webform_submit(form, data=_submitted_data(request), client=client)
-    except webforms.Throttled as throttled:
+    except Throttled as throttled:
         answer = problem(
             request,
             429,

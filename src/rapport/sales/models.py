@@ -1236,26 +1236,6 @@ class WebFormSubmission(models.Model):
         return f"{self.form} #{self.pk}"
 
 
-class SubmissionCounter(models.Model):
-    """How many submissions one client address sent one form in one minute: the fixed
-    window counters of the public forms' rate limit, one upserted row per window."""
-
-    id = models.BigAutoField(primary_key=True)
-    key = models.CharField(max_length=64)
-    window_start = models.DateTimeField()
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["window_start"]
-        constraints = [
-            models.UniqueConstraint(fields=["key", "window_start"], name="submissioncounter_window")
-        ]
-        indexes = [models.Index(fields=["window_start"], name="submissioncounter_age_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.key} @ {self.window_start}: {self.hits}"
-
-
 class RuleOperator(models.TextChoices):
     EQUALS = "equals", _("equals")
     CONTAINS = "contains", _("contains")

@@ -13,6 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from rapport.core.throttle import Throttled
 from rapport.sales import webforms
 from rapport.sales.models import WebForm
 
@@ -89,7 +90,7 @@ def webform_public(request: HttpRequest, key: str) -> HttpResponse:
     )
     try:
         webforms.webform_submit(form, data=data, client=client)
-    except webforms.Throttled as throttled:
+    except Throttled as throttled:
         return _page(request, form, values=data, retry_after=throttled.retry_after, status=429)
     except ValidationError as error:
         errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}

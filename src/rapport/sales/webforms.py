@@ -23,30 +23,28 @@ form's, else the routing rules', else the creator.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rapport.core import throttle as rate_limits
 from rapport.core.actors import Actor
 from rapport.core.audit import diff, snapshot
 from rapport.core.events import emit
 from rapport.core.models import AuditAction, Source
 from rapport.core.permissions import require_admin
-from rapport.core.schedule import every
+from rapport.core.throttle import counter_key
 from rapport.sales import scoring
 from rapport.sales.lead_fields import CUSTOM_PREFIX, LEAD_FIELD_LABELS, validate_target
 from rapport.sales.leads import clean_email, lead_create, live_lead_with_email
 from rapport.sales.models import (
     Lead,
-    SubmissionCounter,
     WebForm,
     WebFormField,
     WebFormSubmission,
@@ -79,8 +77,6 @@ MAX_VALUE_LENGTH = 5000
 # Fields of which a form must ask at least one: a lead needs something to reach them by.
 IDENTIFYING = ("email", "phone", "first_name", "last_name", "company_name")
 WINDOW = datetime.timedelta(minutes=1)
-# Counter rows older than this are deleted by the worker's sweep.
-COUNTER_RETENTION = datetime.timedelta(minutes=10)
 
 
 # Designing forms (admins)
@@ -247,53 +243,11 @@ def webform_delete(form: WebForm, *, actor: Actor) -> None:
 # The rate limit
 
 
-class Throttled(Exception):
-    """Too many submissions from one address: try again in ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
-def throttle_key(form: WebForm, client_ip: str) -> str:
-    """The counter's key: the form and a hash of the address (no address is kept here)."""
-    digest = hashlib.sha256(f"{form.pk}:{client_ip}".encode()).hexdigest()[:40]
-    return f"{form.pk}:{digest}"
-
-
-def count_hit(key: str, now: datetime.datetime) -> int:
-    """Add one to ``key``'s counter of the minute ``now`` is in; the count so far. One
-    upsert (SQLite and PostgreSQL alike), atomic across processes."""
-    window = now.replace(second=0, microsecond=0)
-    table = connection.ops.quote_name(SubmissionCounter._meta.db_table)
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {table} ({quote('key')}, {quote('window_start')}, {quote('hits')}) "
-        f"VALUES (%s, %s, 1) "
-        f"ON CONFLICT ({quote('key')}, {quote('window_start')}) "
-        f"DO UPDATE SET {quote('hits')} = {table}.{quote('hits')} + 1 "
-        f"RETURNING {quote('hits')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key, connection.ops.adapt_datetimefield_value(window)])
-        return int(cursor.fetchone()[0])
-
-
 def throttle(form: WebForm, client_ip: str, *, now: datetime.datetime | None = None) -> None:
     """Count a submission; ``Throttled`` once the address passed the form's limit this
     minute."""
-    now = now or timezone.now()
-    if count_hit(throttle_key(form, client_ip), now) > form.rate_limit:
-        raise Throttled(retry_after=max(1, 60 - now.second))
-
-
-@every(COUNTER_RETENTION.total_seconds())
-def forget_old_counters() -> int:
-    """Delete the counters of windows long past."""
-    deleted, _by_type = SubmissionCounter.objects.filter(
-        window_start__lt=timezone.now() - COUNTER_RETENTION
-    ).delete()
-    return deleted
+    key = counter_key("webform", form.pk, client_ip)
+    rate_limits.throttle(key, limit=form.rate_limit, window=WINDOW, now=now)
 
 
 # Submitting
