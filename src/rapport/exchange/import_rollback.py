@@ -34,24 +34,32 @@ PROGRESS_EVERY = 100
 KEPT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
 
 
+ROLLABLE = (ImportStatus.SUCCEEDED, ImportStatus.CANCELLED, ImportStatus.INTERRUPTED)
+
+
 def import_rollback_start(run: ImportRun, *, actor: Actor) -> Job:
-    """Start undoing ``run`` as a background job; it must have stopped first."""
+    """Start undoing ``run`` as a background job; it must have stopped first. The run is
+    claimed in one conditional update, so a second click (or a second process) starts no
+    second rollback."""
     own_run(run, actor)
     type_for(run.object_type, actor)
-    if run.status not in (
-        ImportStatus.SUCCEEDED,
-        ImportStatus.CANCELLED,
-        ImportStatus.INTERRUPTED,
-    ):
-        raise ValidationError(
-            _("Only a finished, cancelled or interrupted import can be rolled back.")
+    run.refresh_from_db(fields=["status"])
+    previous = run.status
+    with transaction.atomic():
+        claimed = ImportRun.objects.filter(pk=run.pk, status=previous).update(
+            status=ImportStatus.ROLLING_BACK
         )
-    return job_start(
-        actor=actor,
-        kind="exchange.import_rollback",
-        title=_("Rollback of the import of %(file)s") % {"file": run.file_name},
-        params={"run": run.pk},
-    )
+        if previous not in ROLLABLE or not claimed:
+            raise ValidationError(
+                _("Only a finished, cancelled or interrupted import can be rolled back.")
+            )
+        run.status = ImportStatus.ROLLING_BACK
+        return job_start(
+            actor=actor,
+            kind="exchange.import_rollback",
+            title=_("Rollback of the import of %(file)s") % {"file": run.file_name},
+            params={"run": run.pk, "previous_status": previous},
+        )
 
 
 def _entries_by_record(run: ImportRun, model: type[Record]) -> dict[str, list[AuditEntry]]:
@@ -88,6 +96,8 @@ def _restoring(kind: ImportType, before: dict[str, Any]) -> Prepared:
     for name, value in before.items():
         if name.startswith(CUSTOM):
             row.custom[name.removeprefix(CUSTOM)] = value
+        elif name == "addresses":
+            row.addresses = value or []
         elif name == TAGS:
             row.tags = list(Tag.objects.filter(name__in=value or []))
         elif name in own:
@@ -111,6 +121,16 @@ def run_rollback(job: Job, progress: Progress) -> dict[str, Any]:
         run = ImportRun.objects.get(pk=job.params["run"], owner=job.owner)
     except ImportRun.DoesNotExist:
         raise JobError(_("This import no longer exists.")) from None
+    try:
+        return _roll_back(run, job, progress)
+    except Exception:
+        # A failed rollback may be tried again: the run goes back to how it stood.
+        previous = job.params["previous_status"]
+        ImportRun.objects.filter(pk=run.pk).update(status=previous)
+        raise
+
+
+def _roll_back(run: ImportRun, job: Job, progress: Progress) -> dict[str, Any]:
     actor = Actor(user=job.owner, source=Source.IMPORT, request_id=f"rollback:{run.pk}")
     kind = type_for(run.object_type, actor)
     grouped = _entries_by_record(run, kind.model)

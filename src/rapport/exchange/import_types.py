@@ -62,6 +62,9 @@ class Prepared:
     values: dict[str, Any] = field(default_factory=dict)
     custom: dict[str, Any] = field(default_factory=dict)
     address: dict[str, str] = field(default_factory=dict)
+    # All the record's addresses (a rollback puts back those from before), when given,
+    # rather than ``address`` joining them (an import).
+    addresses: list[dict[str, Any]] | None = None
     tags: list[Tag] = field(default_factory=list)
     # Tags given replace the record's (a rollback) rather than join them (an import).
     replace_tags: bool = False
@@ -300,6 +303,12 @@ def _tags_after(record: Record, row: Prepared) -> list[Tag] | None:
     return [*current, *added] if added else None
 
 
+def _addresses_after(record: Record, row: Prepared) -> list[dict[str, Any]] | None:
+    if row.addresses is not None:
+        return row.addresses
+    return _with_address(record.addresses.all(), row.address)
+
+
 def _create_contact(actor: Actor, row: Prepared) -> Record:
     return contacts.contact_create(
         actor=actor,
@@ -329,7 +338,7 @@ def _update_contact(contact: Record, actor: Actor, row: Prepared) -> Record:
         actor=actor,
         values=row.values,
         custom=row.custom,
-        addresses=_with_address(contact.addresses.all(), row.address),
+        addresses=_addresses_after(contact, row),
         tags=_tags_after(contact, row),
     )
 
@@ -350,7 +359,7 @@ def _update_company(company: Record, actor: Actor, row: Prepared) -> Record:
         actor=actor,
         values=row.values,
         custom=row.custom,
-        addresses=_with_address(company.addresses.all(), row.address),
+        addresses=_addresses_after(company, row),
         tags=_tags_after(company, row),
     )
 

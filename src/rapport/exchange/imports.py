@@ -547,7 +547,7 @@ def import_cancel(run: ImportRun, *, actor: Actor) -> ImportRun:
     """Stop the run after the batch it is writing; what it committed stays (roll it back
     to remove it)."""
     own_run(run, actor)
-    if run.status in (*FINISHED, ImportStatus.MAPPING):
+    if run.status in (*FINISHED, ImportStatus.MAPPING, ImportStatus.ROLLING_BACK):
         raise ValidationError(_("Only a queued, running or interrupted import can be cancelled."))
     if run.job and not run.job.is_finished:
         job_cancel(run.job, actor=actor)

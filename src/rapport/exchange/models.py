@@ -24,6 +24,7 @@ class ImportStatus(models.TextChoices):
     INTERRUPTED = "interrupted", _("Interrupted")
     SUCCEEDED = "succeeded", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
+    ROLLING_BACK = "rolling_back", _("Being rolled back")
     ROLLED_BACK = "rolled_back", _("Rolled back")
 
 

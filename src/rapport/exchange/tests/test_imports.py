@@ -282,6 +282,50 @@ def test_rollback_removes_created_and_restores_updated(committed, uploaded, as_a
     assert job.result["failures"] == [{"record": "Tom", "reason": "Changed since the import."}]
 
 
+def test_rollback_takes_away_the_address_an_import_added(committed, uploaded, as_admin):
+    first = uploaded("Email,City,Country\nada@example.com,Lyon,France\n")
+    committed(import_start, first, actor=as_admin)
+    second = uploaded("Email,City,Country\nada@example.com,Berlin,Germany\n")
+    committed(import_start, second, actor=as_admin)
+    ada = Contact.objects.get(email="ada@example.com")
+    assert sorted(ada.addresses.values_list("city", flat=True)) == ["Berlin", "Lyon"]
+    committed(import_rollback_start, second, actor=as_admin)
+    assert list(ada.addresses.values_list("city", "country")) == [("Lyon", "FR")]
+
+
+def test_an_import_is_rolled_back_once(committed, uploaded, as_admin):
+    run = uploaded()
+    committed(import_start, run, actor=as_admin)
+    import_rollback_start(run, actor=as_admin)
+    run.refresh_from_db()
+    assert run.status == ImportStatus.ROLLING_BACK
+    with pytest.raises(ValidationError, match="can be rolled back"):
+        import_rollback_start(run, actor=as_admin)
+    with pytest.raises(ValidationError, match="can be cancelled"):
+        imports.import_cancel(run, actor=as_admin)
+    assert Job.objects.filter(kind="exchange.import_rollback").count() == 1
+
+
+def test_a_failed_rollback_may_be_tried_again(committed, uploaded, as_admin, monkeypatch):
+    from rapport.exchange import import_rollback
+
+    run = uploaded()
+    committed(import_start, run, actor=as_admin)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(import_rollback, "_entries_by_record", broken)
+    job = committed(import_rollback_start, run, actor=as_admin)
+    run.refresh_from_db()
+    assert (job.status, run.status) == (JobStatus.FAILED, ImportStatus.SUCCEEDED)
+    monkeypatch.undo()
+    committed(import_rollback_start, run, actor=as_admin)
+    run.refresh_from_db()
+    assert run.status == ImportStatus.ROLLED_BACK
+    assert not Contact.objects.exists()
+
+
 def test_someone_elses_import_is_not_found(committed, uploaded, as_alice):
     run = uploaded()
     with pytest.raises(Http404):
