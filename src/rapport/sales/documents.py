@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from rapport.contacts.models import Company, Contact
+from rapport.core import services as records
 from rapport.core.actors import Actor
 from rapport.core.permissions import scope
 from rapport.sales.models import (
@@ -231,3 +232,38 @@ def apply_totals(
         "total": computed.total,
         "total_base": convert(computed.total, document.currency_id, day),
     }
+
+
+def document_lines(document: PricedDocument) -> list[dict[str, Any]]:
+    """The document's lines as input to write them again (an order from a quote, an
+    edited document's)."""
+    return [
+        {name: getattr(line, f"{name}_id" if name == "product" else name) for name in LINE_FIELDS}
+        for line in document.lines.order_by("position", "id")
+    ]
+
+
+def rewrite_document(
+    current: PricedDocument,
+    *,
+    actor: Actor,
+    line_model: type[PricedLine],
+    values: dict[str, Any],
+    lines: Sequence[Mapping[str, Any]] | None,
+    day: datetime.date,
+) -> PricedDocument:
+    """Save a draft document's changed ``values`` and totals, its lines replaced by
+    ``lines`` when given (priced again either way: the currency may have changed). Call
+    inside the transaction holding ``current``'s lock, ``values`` already set on it."""
+    items = document_lines(current) if lines is None else lines
+    built = build_lines(line_model, items, actor=actor, currency=current.currency_id)
+    values |= apply_totals(current, built, day=day)
+    fresh = type(current).all_objects.get(pk=current.pk)
+    updated = records.record_update(fresh, actor=actor, values=values)
+    if lines is not None:
+        updated.lines.all().delete()
+        parent = _parent_fields(line_model)[0]
+        for line in built:
+            setattr(line, parent, updated)
+        line_model.objects.bulk_create(built)
+    return updated

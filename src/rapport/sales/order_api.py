@@ -1,5 +1,5 @@
 """API for orders: list, detail, create (idempotent with an ``Idempotency-Key``
-header) and status transitions. Thin: schemas → ``sales.orders`` /
+header), changes to a draft and status transitions. Thin: schemas → ``sales.orders`` /
 ``sales.order_queries``.
 
 Amounts are decimals written as strings ("12.50"). An order the caller may not see
@@ -73,6 +73,20 @@ class OrderIn(Schema):
     lines: list[LineIn] = Field(description="One or more.")
 
 
+class OrderPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    contact: int | None = None
+    company: int | None = None
+    currency: str | None = Field(None, description="ISO 4217; the lines are priced again.")
+    order_date: datetime.date | None = None
+    allow_backorder: bool | None = None
+    notes: str | None = None
+    owner: int | None = Field(None, description="A user id.")
+    team: int | None = None
+    lines: list[LineIn] | None = Field(None, description="Replace all the lines when given.")
+
+
 class LineOut(Schema):
     id: int
     product: int | None = Field(alias="product_id")
@@ -144,9 +158,9 @@ def _visible(request: HttpRequest, order_id: int) -> Order:
     return get_visible_or_404(Order.objects.all(), current_user(request), pk=order_id)
 
 
-def _arguments(payload: OrderIn) -> dict[str, Any]:
+def _arguments(payload: OrderIn | OrderPatch) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True)
-    lines = data.pop("lines")
+    lines = data.pop("lines", None)
     if data.get("owner") is not None:
         users = User.objects.filter(is_active=True)
         data["owner"] = objects_by_ids(users, [data["owner"]], field="owner")[0]
@@ -224,6 +238,28 @@ def order_detail(request: HttpRequest, response: HttpResponse, order_id: int) ->
     order = _visible(request, order_id)
     set_etag(response, order)
     return order
+
+
+@router.patch(
+    "/orders/{int:order_id}",
+    response={200: OrderOut, **problems(400, 403, 404, 412, 422)},
+    openapi_extra=IF_MATCH,
+)
+def order_update(
+    request: HttpRequest, response: HttpResponse, order_id: int, payload: OrderPatch
+) -> Order:
+    """Change a draft order: the fields sent, and all its lines when ``lines`` is sent.
+    A confirmed order no longer changes (422): cancel it and create another. Honours
+    If-Match."""
+    order = orders.order_update(
+        _visible(request, order_id),
+        actor=actor(request),
+        expected_version=expected_version(request),
+        **_arguments(payload),
+    )
+    response["ETag"] = etag_for(order)
+    # Read back, so amounts show with the scale they are stored with, as on every read.
+    return Order.objects.prefetch_related("lines").get(pk=order.pk)
 
 
 @router.post(

@@ -23,6 +23,7 @@ from rapport.core.exceptions import VersionConflict
 from rapport.core.pagination import keyset_page
 from rapport.core.permissions import can, can_create, get_visible_or_404
 from rapport.sales import order_queries, orders
+from rapport.sales.documents import document_lines
 from rapport.sales.models import Order, OrderLine, OrderStatus
 from rapport.sales.order_forms import (
     OrderForm,
@@ -87,6 +88,7 @@ def _detail(request: HttpRequest, order: Order, *, error: ValidationError | None
             "actions": [
                 (status, ACTIONS[status]) for status in orders.next_statuses(order) if can_edit
             ],
+            "editable": can_edit and order.status == OrderStatus.DRAFT,
             "errors": error.messages if error else [],
         },
         status=422 if error else 200,
@@ -152,6 +154,43 @@ def order_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Order %(number)s created.") % {"number": order.number})
             return redirect(order)
     return render(request, "sales/orders/form.html", {"form": form, "formset": formset})
+
+
+@login_required
+def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a draft order: its customer, currency, date, notes and lines."""
+    order = _visible(request, pk)
+    if not can(request.user, "edit", order):
+        raise PermissionDenied
+    header = {
+        "contact": order.contact_id,
+        "company": order.company_id,
+        "currency": order.currency_id,
+        "order_date": order.order_date,
+        "allow_backorder": order.allow_backorder,
+        "notes": order.notes,
+        "deal": order.deal_id,
+    }
+    data = request.POST if request.method == "POST" else None
+    form = OrderForm(data, user=request.user, initial=header)
+    formset = line_formset(data, user=request.user, initial=document_lines(order))
+    if data is not None and form.is_valid() & formset.is_valid():
+        rows = filled_rows(formset)
+        try:
+            orders.order_update(
+                order,
+                actor=Actor.for_request(request),
+                values=form.cleaned_data,
+                lines=line_values(rows),
+            )
+        except ValidationError as error:
+            show_errors(form, rows, error)
+        else:
+            messages.success(request, _("Order %(number)s saved.") % {"number": order.number})
+            return redirect(order)
+    return render(
+        request, "sales/orders/form.html", {"form": form, "formset": formset, "order": order}
+    )
 
 
 @login_required

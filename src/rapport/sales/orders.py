@@ -42,6 +42,7 @@ from rapport.sales.documents import (
     build_lines,
     next_number,
     resolve_customer,
+    rewrite_document,
     visible_or_error,
 )
 from rapport.sales.models import Order, OrderLine, OrderStatus, Product, Quote
@@ -78,22 +79,35 @@ def next_statuses(order: Order) -> tuple[str, ...]:
     return TRANSITIONS.get(order.status, ())
 
 
-def _prepared(values: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+def _cleaned(values: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    """The given order fields, checked: records the actor may see, an active currency."""
     values = _only(values, ORDER_FIELDS)
     resolve_customer(values, actor)
     if values.get("quote") is not None:
         values["quote"] = visible_or_error(Quote, values["quote"], actor, "quote")
+    if values.get("currency"):
+        values["currency"] = _currency(values["currency"], active_only=True)
+    if isinstance(values.get("notes"), str):
+        values["notes"] = values["notes"].strip()
+    return values
+
+
+def _check_customer(order: Order) -> None:
+    if order.contact_id is None and order.company_id is None:
+        raise ValidationError({"contact": [_("Choose a contact or a company.")]})
+
+
+def _prepared(values: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    values = _cleaned(values, actor)
     deal = values.get("deal")
     default_currency = deal.currency_id if deal is not None else base_currency()
-    values["currency"] = _currency(values.get("currency") or default_currency, active_only=True)
+    if not values.get("currency"):
+        values["currency"] = _currency(default_currency, active_only=True)
     contact = values.get("contact")
     if values.get("company") is None and contact is not None and contact.company_id:
         values["company"] = contact.company
-    if values.get("contact") is None and values.get("company") is None:
-        raise ValidationError({"contact": [_("Choose a contact or a company.")]})
-    if isinstance(values.get("notes"), str):
-        values["notes"] = values["notes"].strip()
     values.setdefault("order_date", timezone.localdate())
+    _check_customer(Order(**values))
     return values
 
 
@@ -118,6 +132,38 @@ def order_create(
             line.order = order
         OrderLine.objects.bulk_create(built)
     return order
+
+
+def order_update(
+    order: Order,
+    *,
+    actor: Actor,
+    values: Mapping[str, Any] | None = None,
+    lines: Sequence[Mapping[str, Any]] | None = None,
+    expected_version: int | None = None,
+) -> Order:
+    """Change a draft order's fields and, when ``lines`` are given, replace its lines.
+    Once confirmed an order holds stock for its lines, so it no longer changes: cancel
+    it and write another."""
+    require(actor.user, "edit", order)
+    if order.is_deleted:
+        raise Http404
+    prepared = _cleaned(values or {}, actor)
+    with transaction.atomic():
+        current = records.lock_record(order, expected_version)
+        if current.status != OrderStatus.DRAFT:
+            raise ValidationError({"status": [_("Only a draft order can be changed.")]})
+        for name, value in prepared.items():
+            setattr(current, name, value)
+        _check_customer(current)
+        return rewrite_document(
+            current,
+            actor=actor,
+            line_model=OrderLine,
+            values=prepared,
+            lines=lines,
+            day=current.order_date,
+        )
 
 
 def order_transition(

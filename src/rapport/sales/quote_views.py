@@ -20,6 +20,7 @@ from rapport.core.forms import apply_service_errors
 from rapport.core.pagination import keyset_page
 from rapport.core.permissions import can, can_create, get_visible_or_404
 from rapport.sales import order_queries, quotes
+from rapport.sales.documents import document_lines
 from rapport.sales.models import Deal, Quote, QuoteStatus
 from rapport.sales.order_forms import (
     QuoteForm,
@@ -127,7 +128,7 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     data = request.POST if request.method == "POST" else None
     form = QuoteForm(data, user=request.user, initial=header)
-    formset = line_formset(data, user=request.user, initial=quotes.quote_lines(quote))
+    formset = line_formset(data, user=request.user, initial=document_lines(quote))
     if data is not None and form.is_valid() & formset.is_valid():
         rows = filled_rows(formset)
         try:

@@ -47,11 +47,12 @@ from rapport.core.schedule import every
 from rapport.mail.services import email_send
 from rapport.sales.deals import deal_close
 from rapport.sales.documents import (
-    LINE_FIELDS,
     apply_totals,
     build_lines,
+    document_lines,
     next_number,
     resolve_customer,
+    rewrite_document,
 )
 from rapport.sales.models import (
     Deal,
@@ -107,14 +108,6 @@ def deal_lines(deal: Deal) -> list[dict[str, Any]]:
             "tax_rate": item.tax_rate,
         }
         for item in deal.line_items.order_by("position", "id")
-    ]
-
-
-def quote_lines(quote: Quote) -> list[dict[str, Any]]:
-    """The quote's lines as input to write them again (an order's, an edited quote's)."""
-    return [
-        {name: getattr(line, f"{name}_id" if name == "product" else name) for name in LINE_FIELDS}
-        for line in quote.lines.order_by("position", "id")
     ]
 
 
@@ -195,17 +188,14 @@ def quote_update(
         for name, value in prepared.items():
             setattr(current, name, value)
         _check_dates(current)
-        items = quote_lines(current) if lines is None else lines
-        built = build_lines(QuoteLine, items, actor=actor, currency=current.currency_id)
-        prepared |= apply_totals(current, built, day=current.quote_date)
-        fresh = Quote.all_objects.get(pk=current.pk)
-        updated = records.record_update(fresh, actor=actor, values=prepared)
-        if lines is not None:
-            updated.lines.all().delete()
-            for line in built:
-                line.quote = updated
-            QuoteLine.objects.bulk_create(built)
-    return updated
+        return rewrite_document(
+            current,
+            actor=actor,
+            line_model=QuoteLine,
+            values=prepared,
+            lines=lines,
+            day=current.quote_date,
+        )
 
 
 def _set_status(quote: Quote, status: str, actor: Actor, **fields: Any) -> None:
@@ -431,7 +421,7 @@ def _accept(quote: Quote, actor: Actor) -> Order:
             "currency": quote.currency_id,
             "notes": _("Quote %(number)s accepted by the customer.") % {"number": quote.number},
         },
-        lines=quote_lines(quote),
+        lines=document_lines(quote),
     )
     if quote.confirm_order_on_accept:
         try:

@@ -68,6 +68,7 @@ urlpatterns = [
     path("orders/", order_views.order_list, name="order_list"),
     path("orders/new/", order_views.order_create, name="order_create"),
     path("orders/<int:pk>/", order_views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/edit/", order_views.order_edit, name="order_edit"),
     path("orders/<int:pk>/status/", order_views.order_transition, name="order_transition"),
     path("orders/contacts/lookup/", order_views.order_contact_lookup, name="order_contact_lookup"),
     path("quotes/", quote_views.quote_list, name="quote_list"),

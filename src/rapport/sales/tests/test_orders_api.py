@@ -234,3 +234,29 @@ def test_keys_are_forgotten_after_a_day(alice_client, customer, stocked):
     again = post(alice_client, URL, order_body(customer, stocked), **{"Idempotency-Key": "old"})
     assert again.status_code == 201
     assert Order.objects.count() == 2
+
+
+def patch(client, url, body, **headers):
+    return client.patch(url, json.dumps(body), content_type="application/json", headers=headers)
+
+
+def test_a_draft_order_changes_by_patch(alice_client, customer, stocked):
+    order = post(alice_client, URL, order_body(customer, stocked)).json()
+    url = f"{URL}/{order['id']}"
+    changed = patch(alice_client, url, {"notes": "Gift wrap"}, **{"If-Match": 'W/"1"'})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["notes"], changed.json()["lines"][0]["quantity"]) == ("Gift wrap", 2)
+    assert changed["ETag"] == 'W/"2"'
+    relined = patch(alice_client, url, {"lines": [{"product": stocked.pk, "quantity": 4}]})
+    assert relined.json()["net_total"] == "400.0000"
+    bad = patch(alice_client, url, {"lines": [{"product": stocked.pk, "quantity": 0}]})
+    assert bad.status_code == 422
+    assert fields_of(bad) == ["lines.0.quantity"]
+    assert patch(alice_client, url, {"contact": None, "company": None}).status_code == 422
+    stale = patch(alice_client, url, {"notes": "x"}, **{"If-Match": 'W/"1"'})
+    assert stale.status_code == 412
+    post(alice_client, f"{url}/transition", {"status": "confirmed"})
+    frozen = patch(alice_client, url, {"notes": "Too late"})
+    assert frozen.status_code == 422
+    assert fields_of(frozen) == ["status"]
+    assert Order.objects.get().notes == "Gift wrap"

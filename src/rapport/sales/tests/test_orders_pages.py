@@ -156,3 +156,41 @@ def test_orders_are_found_by_number_and_customer_and_have_a_history(
     assert order in search.filter_queryset(Order.objects.all(), "Acme")
     history = alice_client.get(f"/history/sales.order/{order.pk}/")
     assert history.status_code == 200
+
+
+def test_a_draft_order_is_edited_on_its_form_and_then_no_more(
+    alice_client, as_alice, customer, stocked
+):
+    order = make_order(as_alice, customer, stocked)
+    page = alice_client.get(f"/orders/{order.pk}/")
+    assert f'href="/orders/{order.pk}/edit/"' in page.content.decode()
+    form = alice_client.get(f"/orders/{order.pk}/edit/")
+    assert form.status_code == 200
+    assert 'name="lines-0-quantity" value="2"' in form.content.decode()
+    response = alice_client.post(
+        f"/orders/{order.pk}/edit/",
+        line_data(
+            [{"product": stocked.pk, "quantity": "5"}, {"name": "Setup", "unit_price": "40"}],
+            contact=customer.pk,
+            notes="Deliver before noon",
+        ),
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    order.refresh_from_db()
+    assert [(line.name, line.quantity) for line in order.lines.order_by("position", "id")] == [
+        ("Desk", 5),
+        ("Setup", 1),
+    ]
+    assert (order.notes, order.net_total, order.version) == ("Deliver before noon", 540, 2)
+
+    orders.order_transition(order, actor=as_alice, status=OrderStatus.CONFIRMED)
+    assert (
+        f"/orders/{order.pk}/edit/" not in alice_client.get(f"/orders/{order.pk}/").content.decode()
+    )
+    refused = alice_client.post(
+        f"/orders/{order.pk}/edit/",
+        line_data([{"product": stocked.pk, "quantity": "9"}], contact=customer.pk),
+    )
+    assert refused.status_code == 200
+    assert "Only a draft order can be changed." in refused.content.decode()
+    assert order.lines.get(product=stocked).quantity == 5
