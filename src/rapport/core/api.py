@@ -133,8 +133,13 @@ def validation_problem(request: HttpRequest, errors: list[dict[str, str | None]]
 
 def _field_path(location: Sequence[str | int]) -> str | None:
     """``("body", "payload", "members", 0)`` → ``"members.0"``: drop where the value came
-    from (and, for a body, the name of the view's parameter that holds it)."""
+    from (and, for a body, the name of the view's parameter that holds it). A query
+    string is flat, so a query parameter is named as it is written there:
+    ``("query", "filters", "kind", 0)`` → ``"kind"``."""
     source, *path = location
+    if source == "query":
+        names = [part for part in path if isinstance(part, str)]
+        return names[-1] if names else None
     if source == "body" and path:
         path = path[1:]
     return ".".join(str(part) for part in path) or None

@@ -173,6 +173,13 @@ def test_query_validation_names_the_parameter(admin_client):
     assert [error["field"] for error in body["errors"]] == ["limit"]
 
 
+def test_a_repeatable_query_parameter_is_named_as_in_the_query_string(admin_client):
+    response = admin_client.get(f"{API}/tasks?status=open&status=someday")
+    body = assert_problem(response, 422, "validation")
+
+    assert [error["field"] for error in body["errors"]] == ["status"]
+
+
 def test_unexpected_error_is_a_500_problem_without_details(admin_client, monkeypatch, caplog):
     def broken(**kwargs):
         raise RuntimeError("secret internals")
