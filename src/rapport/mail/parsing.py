@@ -27,6 +27,35 @@ from inscriptis import get_text
 from rapport.activities.models import MAX_ADDRESSES, MAX_BODY_CHARS
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# The line a mail program writes above the original of a message forwarded inline
+# (Gmail, Outlook, Apple Mail, Thunderbird; in English, French and German).
+FORWARD_MARKER = re.compile(
+    r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message|message transf[ée]r[ée]|"
+    r"message d'origine|weitergeleitete nachricht|urspr[üu]ngliche nachricht)\s*-{2,}|"
+    r"begin forwarded message:|d[ée]but du message r[ée]exp[ée]di[ée]\s*:|"
+    r"anfang der weitergeleiteten nachricht:|_{10,})[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+FORWARD_HEADER = re.compile(r"^[ \t>*]*([^\W\d_]+)[ \t]*:\**[ \t]*(.*)$")
+# The names of the header lines of an inline forward, by what they hold.
+FORWARD_HEADER_NAMES = {
+    "from": "from",
+    "de": "from",
+    "von": "from",
+    "to": "to",
+    "à": "to",
+    "a": "to",
+    "an": "to",
+    "cc": "cc",
+    "date": "date",
+    "sent": "date",
+    "envoyé": "date",
+    "gesendet": "date",
+    "datum": "date",
+    "subject": "subject",
+    "objet": "subject",
+    "betreff": "subject",
+}
 SUBJECT_MAX_CHARS = 300
 ID_MAX_CHARS = 255
 TRUNCATED = "\n[…]"
@@ -182,3 +211,90 @@ def parse_message(raw: bytes) -> ParsedEmail:
         raise MessageRejected(
             _("The message is not a readable email: %(problem)s") % {"problem": error}
         ) from None
+
+
+def _attached_original(message: EmailMessage) -> bytes | None:
+    """The bytes of the one message attached to ``message`` (a forward as attachment)."""
+    attached = [part for part in message.walk() if part.get_content_type() == "message/rfc822"]
+    if len(attached) != 1:
+        return None
+    inner = attached[0].get_content()
+    return inner.as_bytes() if isinstance(inner, EmailMessage) else None
+
+
+def _forward_headers(lines: list[str]) -> tuple[dict[str, str], int]:
+    """The header lines at the top of an inline forward's original, by what they hold,
+    and the number of lines they take."""
+    headers: dict[str, str] = {}
+    taken = 0
+    for line in lines:
+        if not line.strip():
+            if headers:
+                break
+            taken += 1
+            continue
+        found = FORWARD_HEADER.match(line)
+        name = FORWARD_HEADER_NAMES.get(found.group(1).lower()) if found else None
+        if name is None:
+            break
+        headers.setdefault(name, found.group(2).strip())
+        taken += 1
+    return headers, taken
+
+
+def _forward_date(text: str, fallback: datetime.datetime) -> datetime.datetime:
+    """The date of an inline forward's original when it is written as in a Date header;
+    else (mail programs write it many ways, "Mon, Nov 3, 2026 at 10:00 AM") the forward's."""
+    try:
+        sent = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return fallback
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=datetime.UTC)
+    return min(sent, fallback)
+
+
+def _inline_original(forward: ParsedEmail) -> ParsedEmail | None:
+    """The original of a message forwarded inline, read from the forward's text."""
+    marker = FORWARD_MARKER.search(forward.text)
+    if marker is None:
+        return None
+    lines = forward.text[marker.end() :].lstrip("\n").split("\n")
+    headers, taken = _forward_headers(lines)
+    senders = [(name, address.lower()) for name, address in getaddresses([headers.get("from", "")])]
+    senders = [(name, address) for name, address in senders if _valid(address)]
+    if not senders:
+        return None
+
+    def addresses(name: str) -> list[str]:
+        found = getaddresses([headers.get(name, "")])
+        return [address.lower() for _name, address in found if _valid(address.lower())]
+
+    return ParsedEmail(
+        message_id="",
+        subject=_one_line(headers.get("subject", forward.subject), SUBJECT_MAX_CHARS),
+        sender=senders[0][1],
+        sender_name=_one_line(senders[0][0], 150),
+        to=addresses("to")[:MAX_ADDRESSES],
+        cc=addresses("cc")[:MAX_ADDRESSES],
+        sent_at=_forward_date(headers.get("date", ""), forward.sent_at),
+        text="\n".join(lines[taken:]).strip(),
+        attachments=forward.attachments,
+        size=forward.size,
+    )
+
+
+def forwarded_original(raw: bytes, forward: ParsedEmail) -> ParsedEmail | None:
+    """The message someone forwarded in ``raw`` (parsed as ``forward``), attached or
+    inline, or ``None`` when ``raw`` forwards nothing Rapport can read."""
+    try:
+        attached = _attached_original(message_from_bytes(raw, policy=policy.default))
+        if attached is not None:
+            original = parse_message(attached)
+            original.size = forward.size
+            return original
+        return _inline_original(forward)
+    except MessageRejected:
+        return None
+    except (LookupError, UnicodeError, ValueError, TypeError, AttributeError, IndexError):
+        return None

@@ -46,8 +46,8 @@ from rapport.contacts.services import contact_create
 from rapport.core.actors import Actor
 from rapport.core.models import Source
 from rapport.core.permissions import scope
-from rapport.mail.models import InboundMessage, InboundOutcome, Mailbox
-from rapport.mail.parsing import MessageRejected, ParsedEmail, parse_message
+from rapport.mail.models import InboundChannel, InboundMessage, InboundOutcome, Mailbox
+from rapport.mail.parsing import MessageRejected, ParsedEmail, forwarded_original, parse_message
 
 logger = logging.getLogger(__name__)
 REASON_MAX_CHARS = 500
@@ -76,10 +76,18 @@ class Delivery:
             return None, self.mailbox.team
         return self.mailbox.owner, None
 
+    @property
+    def forwards_to_crm(self) -> bool:
+        """Whether the message was sent to Rapport itself, so that what it forwards is
+        what to log (a mailbox's messages are logged as they are)."""
+        return self.channel in (InboundChannel.SMTP, InboundChannel.API)
+
     def own_addresses(self) -> set[str]:
         addresses = {self.user.email.lower()}
         if self.mailbox is not None:
             addresses |= {self.mailbox.address.lower(), self.mailbox.username.lower()}
+        if self.forwards_to_crm:
+            addresses |= set(settings.MAIL_IN_ADDRESSES)
         return addresses
 
 
@@ -213,8 +221,16 @@ def _parties(delivery: Delivery, parsed: ParsedEmail) -> list[str]:
     return [address for address in addresses if address not in colleagues]
 
 
+def _unpacked(raw: bytes, delivery: Delivery, parsed: ParsedEmail) -> ParsedEmail:
+    """What a colleague forwarded to the CRM, when ``parsed`` is such a forward: it was
+    exchanged with no one else, so the original is the message to log."""
+    if not delivery.forwards_to_crm or _parties(delivery, parsed):
+        return parsed
+    return forwarded_original(raw, parsed) or parsed
+
+
 def _receive(raw: bytes, delivery: Delivery) -> InboundMessage:
-    parsed = parse_message(raw)
+    parsed = _unpacked(raw, delivery, parse_message(raw))
     if not parsed.message_id:
         parsed.message_id = f"<{hashlib.sha256(raw).hexdigest()}@rapport.invalid>"
     size, message_id = parsed.size, parsed.message_id

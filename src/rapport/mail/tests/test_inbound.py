@@ -5,6 +5,8 @@ Rapport, which keeps its thread down to the headers the mail server receives."""
 from __future__ import annotations
 
 import smtplib
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from django.core.management import call_command
@@ -85,6 +87,111 @@ def test_mail_in_needs_an_address_to_receive_for(settings) -> None:
     settings.MAIL_IN_ADDRESSES = []
     with pytest.raises(CommandError, match="RAPPORT_MAIL_IN_ADDRESSES"):
         call_command("mail-in")
+
+
+@listener_db
+def test_an_email_forwarded_inline_to_the_crm_is_logged_as_the_original(
+    listener, alice, ann, settings
+) -> None:
+    settings.MAIL_IN_ADDRESSES = [CRM]
+    forward = raw_email(
+        sender="Alice <alice@example.com>",
+        to=CRM,
+        subject="Fwd: Renewal",
+        message_id="<fwd-1@example.com>",
+        body=(
+            "FYI, logging this one.\n\n"
+            "---------- Forwarded message ---------\n"
+            "From: Ann Archer <ann@acme.test>\n"
+            "Date: Mon, 2 Nov 2026 16:05:00 +0100\n"
+            "Subject: Renewal terms\n"
+            "To: Alice <alice@example.com>\n"
+            "\n"
+            "Could you send the new terms before Friday?\n"
+        ),
+    )
+
+    smtp_send(listener, "alice@example.com", [CRM], forward)
+
+    email = Activity.objects.get()
+    assert (email.subject, email.email_from, email.direction) == (
+        "Renewal terms",
+        "ann@acme.test",
+        "in",
+    )
+    assert email.body == "Could you send the new terms before Friday?"
+    assert email.email_to == ["alice@example.com"]
+    assert email.occurred_at.isoformat() == "2026-11-02T15:05:00+00:00"
+    assert sorted(email.links.values_list("object_type", "object_id")) == [
+        ("contacts.company", ann.company_id),
+        ("contacts.contact", ann.pk),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_email_forwarded_as_an_attachment_is_logged_as_the_original(
+    alice_client, ann, settings
+) -> None:
+    settings.MAIL_IN_ADDRESSES = [CRM]
+    original = raw_email(subject="Renewal", body="Can we talk about the renewal?")
+    forward = EmailMessage()
+    forward["From"] = "alice@example.com"
+    forward["To"] = CRM
+    forward["Subject"] = "Fwd: Renewal"
+    forward.set_content("See below.")
+    forward.add_attachment(message_from_bytes(original, policy=policy.default))
+
+    response = post_raw(alice_client, forward.as_bytes())
+
+    assert response.json()["outcome"] == "logged"
+    email = Activity.objects.get()
+    assert (email.subject, email.email_from, email.message_id) == (
+        "Renewal",
+        "ann@acme.test",
+        "<renewal-1@acme.test>",
+    )
+    # Forwarding the same original again logs it once.
+    assert post_raw(alice_client, forward.as_bytes()).json()["outcome"] == "duplicate"
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "________________________________\nFrom: Ann Archer <ann@acme.test>\n"
+        "Sent: Monday, November 2, 2026 4:05 PM\nTo: Alice\nSubject: Renewal terms\n\n",
+        "Début du message réexpédié :\n\nDe : Ann Archer <ann@acme.test>\n"
+        "Objet : Renewal terms\nDate : 2 novembre 2026 à 16:05\nÀ : alice@example.com\n\n",
+        "-------- Weitergeleitete Nachricht --------\nBetreff: Renewal terms\n"
+        "Datum: Mon, 2 Nov 2026 16:05:00 +0100\nVon: ann@acme.test\nAn: alice@example.com\n\n",
+    ],
+    ids=["outlook", "apple-mail-fr", "thunderbird-de"],
+)
+@pytest.mark.django_db
+def test_inline_forwards_of_common_mail_programs_are_read(
+    alice_client, ann, settings, quoted
+) -> None:
+    settings.MAIL_IN_ADDRESSES = [CRM]
+    forward = raw_email(
+        sender="alice@example.com", to=CRM, body=f"{quoted}Could you send the new terms?\n"
+    )
+
+    assert post_raw(alice_client, forward).json()["outcome"] == "logged"
+    email = Activity.objects.get()
+    assert (email.subject, email.email_from, email.body) == (
+        "Renewal terms",
+        "ann@acme.test",
+        "Could you send the new terms?",
+    )
+
+
+@pytest.mark.django_db
+def test_a_forward_of_nothing_readable_is_kept_as_it_is(alice_client, ann, settings) -> None:
+    settings.MAIL_IN_ADDRESSES = [CRM]
+    note = raw_email(sender="alice@example.com", to=CRM, body="Remember to call Ann.")
+
+    response = post_raw(alice_client, note)
+
+    assert (response.status_code, response.json()["outcome"]) == (202, "unmatched")
 
 
 # The API
