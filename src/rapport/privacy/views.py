@@ -144,6 +144,8 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, _("Policy saved. Check its preview before enabling it."))
             return redirect("privacy:policy_edit", pk=policy.pk)
     if policy is not None and policy.pk:
+        # The form changed ``policy`` in memory; the preview is of the policy as saved.
+        policy = RetentionPolicy.objects.get(pk=policy.pk)
         preview = retention.preview(policy)
     context = {"form": form, "policy": policy, "preview": preview}
     return render(request, "privacy/policy_form.html", context)
