@@ -27,6 +27,8 @@ from rapport.privacy.models import ConsentEvent, ConsentMethod, ConsentState, Pu
 
 MAX_PROOF_CHARS = 10_000
 MAX_SOURCE_REF_CHARS = 200
+# Clients' clocks run a little ahead of ours.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 # The contact's own flag that forbids a purpose whatever the ledger says.
 DO_NOT_FLAGS: dict[str, str] = {
@@ -48,10 +50,16 @@ class PurposeState:
         return bool(self.granted) and not self.blocked_by_flag
 
 
-def _clean(purpose: str, method: str, proof: str, source_ref: str) -> None:
+def _clean(
+    purpose: str, method: str, proof: str, source_ref: str, at: datetime.datetime | None
+) -> None:
     errors: dict[str, list[str]] = {}
+    if at is not None and at > timezone.now() + CLOCK_SKEW:
+        errors["at"] = [_("A consent cannot be given in the future.")]
     if purpose not in Purpose.values:
-        errors["purpose"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(Purpose.values)}]
+        errors["purpose"] = [
+            _("Choose one of: %(choices)s.") % {"choices": ", ".join(Purpose.values)}
+        ]
     if method not in ConsentMethod.values:
         errors["method"] = [
             _("Choose one of: %(choices)s.") % {"choices": ", ".join(ConsentMethod.values)}
@@ -106,7 +114,7 @@ def record_consent(
     that event instead of adding another (replays of the same form submission)."""
     if actor.user is not None:
         require(actor.user, "edit", contact)
-    _clean(purpose, method, proof, source_ref)
+    _clean(purpose, method, proof, source_ref, at)
     if source_ref:
         existing = ConsentEvent.objects.filter(
             contact=contact, purpose=purpose, source_ref=source_ref
@@ -172,7 +180,9 @@ def may_contact(contact: Contact, purpose: str) -> bool:
     return ConsentState.objects.filter(contact=contact, purpose=purpose, granted=True).exists()
 
 
-def consenting_contacts(purpose: str, contacts: QuerySet[Contact] | None = None) -> QuerySet[Contact]:
+def consenting_contacts(
+    purpose: str, contacts: QuerySet[Contact] | None = None
+) -> QuerySet[Contact]:
     """The live contacts (of ``contacts``, else all) who may be approached for
     ``purpose``: one indexed semi-join, for audiences of any size."""
     contacts = Contact.objects.all() if contacts is None else contacts

@@ -46,7 +46,14 @@ from rapport.core.models import AuditAction, AuditEntry, Job, OutboxEvent, Searc
 from rapport.core.permissions import object_type, require, require_admin
 from rapport.mail.models import InboundMessage, OutgoingEmail
 from rapport.privacy.models import ConsentEvent, ErasureRecord
-from rapport.privacy.scrub import ERASED, Scrubber, erase_strings, phone_forms, scrub_queryset, sweep_database
+from rapport.privacy.scrub import (
+    ERASED,
+    Scrubber,
+    erase_strings,
+    phone_forms,
+    scrub_queryset,
+    sweep_database,
+)
 from rapport.sales.models import Deal, Lead, Order, Quote, WebFormSubmission
 from rapport.tasks.models import Task, TaskLink
 
@@ -125,9 +132,7 @@ class Footprint:
         """For records about the person: their first and last names count on their own."""
         contact = self.contact
         parts = (contact.first_name, contact.middle_name, contact.last_name)
-        return Scrubber(
-            literals=self.emails | self.phones_written(), names=[*self.names(), *parts]
-        )
+        return Scrubber(literals=self.emails | self.phones_written(), names=[*self.names(), *parts])
 
     def wide_scrubber(self) -> Scrubber:
         """For the whole database: only what names this person and no namesake."""
@@ -169,9 +174,7 @@ def footprint(contact: Contact) -> Footprint:
         .exclude(about)
         .values_list("activity_id", flat=True)
     )
-    task_ids = list(
-        TaskLink.objects.filter(_linked(targets)).values_list("task_id", flat=True)
-    )
+    task_ids = list(TaskLink.objects.filter(_linked(targets)).values_list("task_id", flat=True))
     deal_ids = list(contact.deal_roles.values_list("deal_id", flat=True))
     deal_ids += list(
         Lead.all_objects.filter(pk__in=lead_ids, converted_deal__isnull=False).values_list(
@@ -202,9 +205,9 @@ def _erase_traces(model: type[models.Model], ids: Iterable[object]) -> None:
         AuditEntry.objects.filter(pk=entry.pk).update(
             changes=erase_strings(entry.changes), object_repr=ERASED
         )
-    OutboxEvent.objects.filter(
-        aggregate_type=object_type(model), aggregate_id__in=ids
-    ).update(payload={})
+    OutboxEvent.objects.filter(aggregate_type=object_type(model), aggregate_id__in=ids).update(
+        payload={}
+    )
 
 
 def _scrub_traces(model: type[models.Model], ids: Iterable[object], scrubber: Scrubber) -> None:
@@ -289,9 +292,13 @@ def _erase_activities(found: Footprint, scrubber: Scrubber) -> None:
 
 
 def _scrub_related(found: Footprint, scrubber: Scrubber) -> None:
-    scrub_queryset(Task.all_objects.filter(pk__in=found.task_ids), ["title", "description", "custom"], scrubber)
+    scrub_queryset(
+        Task.all_objects.filter(pk__in=found.task_ids), ["title", "description", "custom"], scrubber
+    )
     _scrub_traces(Task, found.task_ids, scrubber)
-    scrub_queryset(Deal.all_objects.filter(pk__in=found.deal_ids), ["name", "description", "custom"], scrubber)
+    scrub_queryset(
+        Deal.all_objects.filter(pk__in=found.deal_ids), ["name", "description", "custom"], scrubber
+    )
     _scrub_traces(Deal, found.deal_ids, scrubber)
     for model in (Order, Quote):
         documents = model.all_objects.filter(contact=found.contact)
@@ -335,9 +342,7 @@ def erase_person(*, contact: Contact, actor: Actor, confirmation: str) -> Erasur
         require_admin(actor.user)
         require(actor.user, "view", contact)
     if confirmation.strip() not in ("ERASE", contact.full_name.strip() or "ERASE"):
-        raise ValidationError(
-            {"confirmation": [_("Type ERASE or the person's name to confirm.")]}
-        )
+        raise ValidationError({"confirmation": [_("Type ERASE or the person's name to confirm.")]})
     if ErasureRecord.objects.filter(object_type=CONTACT, object_id=contact.pk).exists():
         raise ValidationError(_("This person was erased already."))
     with transaction.atomic():
@@ -373,7 +378,10 @@ def erase_person(*, contact: Contact, actor: Actor, confirmation: str) -> Erasur
         )
         contact.refresh_from_db()
         audit_log(
-            actor=actor, action=AuditAction.UPDATE, obj=contact, changes={"erased": [None, record.pk]}
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=contact,
+            changes={"erased": [None, record.pk]},
         )
         emit("contact.erased", obj=contact, actor=actor, payload={"erasure": record.pk})
     return record

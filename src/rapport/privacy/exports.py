@@ -114,16 +114,19 @@ def _write_files(archive: zipfile.ZipFile, targets: dict[str, list[int]]) -> int
         version = attachment.versions.order_by("-number").first()
         if version is None:
             continue
-        with version.file.open("rb") as source, archive.open(
-            f"attachments/{attachment.pk}-{attachment.name}", "w"
-        ) as target:
+        with (
+            version.file.open("rb") as source,
+            archive.open(f"attachments/{attachment.pk}-{attachment.name}", "w") as target,
+        ):
             while chunk := source.read(CHUNK):
                 target.write(chunk)
         count += 1
     return count
 
 
-def export_write(contact: Contact, out: IO[bytes], progress: Progress | None = None) -> dict[str, int]:
+def export_write(
+    contact: Contact, out: IO[bytes], progress: Progress | None = None
+) -> dict[str, int]:
     """Write ``contact``'s data as a ZIP into ``out``; the number of items per file."""
     found = footprint(contact)
     activity_ids = list(
@@ -134,13 +137,27 @@ def export_write(contact: Contact, out: IO[bytes], progress: Progress | None = N
     )
     parts: list[tuple[str, Any]] = [
         ("companies.json", lambda: _companies(contact)),
-        ("activities.json", lambda: _each(Activity.all_objects.filter(pk__in=activity_ids).order_by("occurred_at", "id"))),
-        ("tasks.json", lambda: _each(Task.all_objects.filter(pk__in=found.task_ids).order_by("id"))),
-        ("deals.json", lambda: _each(Deal.all_objects.filter(pk__in=found.deal_ids).order_by("id"))),
+        (
+            "activities.json",
+            lambda: _each(
+                Activity.all_objects.filter(pk__in=activity_ids).order_by("occurred_at", "id")
+            ),
+        ),
+        (
+            "tasks.json",
+            lambda: _each(Task.all_objects.filter(pk__in=found.task_ids).order_by("id")),
+        ),
+        (
+            "deals.json",
+            lambda: _each(Deal.all_objects.filter(pk__in=found.deal_ids).order_by("id")),
+        ),
         ("leads.json", lambda: _leads(found.lead_ids)),
         ("orders.json", lambda: _each(Order.all_objects.filter(contact=contact).order_by("id"))),
         ("quotes.json", lambda: _each(Quote.all_objects.filter(contact=contact).order_by("id"))),
-        ("consents.json", lambda: _each(ConsentEvent.objects.filter(contact=contact).order_by("at", "id"))),
+        (
+            "consents.json",
+            lambda: _each(ConsentEvent.objects.filter(contact=contact).order_by("at", "id")),
+        ),
         ("audit.json", lambda: _each(_audit(contact, found.lead_ids))),
     ]
     counts: dict[str, int] = {}
@@ -152,7 +169,8 @@ def export_write(contact: Contact, out: IO[bytes], progress: Progress | None = N
             if progress:
                 progress(done, total)
         counts["attachments"] = _write_files(
-            archive, {CONTACT: [contact.pk], LEAD: found.lead_ids, "activities.activity": activity_ids}
+            archive,
+            {CONTACT: [contact.pk], LEAD: found.lead_ids, "activities.activity": activity_ids},
         )
     if progress:
         progress(total, total)
@@ -175,7 +193,9 @@ def export_job(job: Job, progress: Progress) -> dict[str, Any]:
         counts = export_write(contact, buffer, progress)
         buffer.seek(0)
         job.result_file.save(
-            f"personal-data-{contact.pk}-{timezone.localdate():%Y-%m-%d}.zip", File(buffer), save=False
+            f"personal-data-{contact.pk}-{timezone.localdate():%Y-%m-%d}.zip",
+            File(buffer),
+            save=False,
         )
     return counts | {"message": _("The person's data is ready to download.")}
 
@@ -207,6 +227,9 @@ def export_to_path(*, actor: Actor, contact: Contact, path: str) -> dict[str, in
         counts = export_write(contact, out)
     with transaction.atomic():
         audit_log(
-            actor=actor, action=AuditAction.UPDATE, obj=contact, changes={"privacy_export": [None, "cli"]}
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=contact,
+            changes={"privacy_export": [None, "cli"]},
         )
     return counts

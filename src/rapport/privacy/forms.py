@@ -46,5 +46,7 @@ class RetentionPolicyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["object_type"].choices = [(key, target.label) for key, target in TARGETS.items()]
+        self.fields["object_type"].choices = [
+            (key, target.label) for key, target in TARGETS.items()
+        ]
         self.fields["condition"].choices = [("", _("All of them")), *condition_choices()]

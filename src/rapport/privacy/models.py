@@ -78,7 +78,9 @@ class ConsentEvent(models.Model):
     class Meta:
         verbose_name = _("consent event")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["contact", "purpose", "-at", "-id"], name="consent_ledger_idx")]
+        indexes = [
+            models.Index(fields=["contact", "purpose", "-at", "-id"], name="consent_ledger_idx")
+        ]
         constraints = [
             # A source (a web form submission) grants once however often it is replayed.
             models.UniqueConstraint(

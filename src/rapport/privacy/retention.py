@@ -116,7 +116,9 @@ TARGETS: dict[str, Target] = {
 
 def condition_choices() -> list[tuple[str, str]]:
     return [
-        (key, str(label)) for target in TARGETS.values() for key, (label, _q) in target.conditions.items()
+        (key, str(label))
+        for target in TARGETS.values()
+        for key, (label, _q) in target.conditions.items()
     ]
 
 
@@ -126,7 +128,11 @@ def _target(policy: RetentionPolicy) -> Target:
         raise ValidationError({"object_type": [_("Choose a kind of record from the list.")]})
     if policy.condition and policy.condition not in target.conditions:
         raise ValidationError(
-            {"condition": [_("This condition does not apply to %(records)s.") % {"records": target.label}]}
+            {
+                "condition": [
+                    _("This condition does not apply to %(records)s.") % {"records": target.label}
+                ]
+            }
         )
     return target
 
@@ -241,7 +247,11 @@ def policy_save(*, actor: Actor, policy: RetentionPolicy) -> RetentionPolicy:
             policy.created_by = actor.user
         policy.save()
         after = snapshot(policy)
-        changes = {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+        changes = {
+            name: [before.get(name), value]
+            for name, value in after.items()
+            if before.get(name) != value
+        }
         audit_log(
             actor=actor,
             action=AuditAction.CREATE if creating else AuditAction.UPDATE,
@@ -260,7 +270,12 @@ def policy_enable(*, actor: Actor, policy: RetentionPolicy, enabled: bool) -> Re
         before = policy.enabled
         policy.enabled = enabled
         policy.save(update_fields=["enabled", "updated_at"])
-        audit_log(actor=actor, action=AuditAction.UPDATE, obj=policy, changes={"enabled": [before, enabled]})
+        audit_log(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=policy,
+            changes={"enabled": [before, enabled]},
+        )
     return policy
 
 

@@ -47,7 +47,9 @@ class Scrubber:
 
     def __init__(self, *, literals: Iterable[str], names: Iterable[str]) -> None:
         self.literals = sorted({text for text in literals if text}, key=len, reverse=True)
-        self.names = sorted({name for name in names if len(name) >= MIN_NAME_CHARS}, key=len, reverse=True)
+        self.names = sorted(
+            {name for name in names if len(name) >= MIN_NAME_CHARS}, key=len, reverse=True
+        )
         # Whole words only: a name inside a longer word, or digits inside a password
         # hash, are someone else's.
         parts = [rf"(?<!\w){re.escape(text)}(?!\w)" for text in [*self.literals, *self.names]]

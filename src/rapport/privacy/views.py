@@ -46,7 +46,9 @@ def panel_context(
         "more_events": len(events) > HISTORY_SHOWN,
         "consent_form": (form or ConsentForm()) if editable else None,
         "privacy_actions": request.user.is_admin,
-        "erased": ErasureRecord.objects.filter(object_id=record.pk, object_type="contacts.contact").first(),
+        "erased": ErasureRecord.objects.filter(
+            object_id=record.pk, object_type="contacts.contact"
+        ).first(),
     }
 
 

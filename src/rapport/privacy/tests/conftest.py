@@ -50,16 +50,24 @@ def person(as_admin: Actor) -> Person:
     company = contacts.company_create(actor=as_admin, values={"name": "Acme"})
     contact = contacts.contact_create(
         actor=as_admin,
-        values={"first_name": FIRST, "last_name": "Quill", "company": company, "birthday": "1990-04-01"},
+        values={
+            "first_name": FIRST,
+            "last_name": "Quill",
+            "company": company,
+            "birthday": "1990-04-01",
+        },
         emails=[{"email": EMAIL}, {"email": HOME_EMAIL, "kind": "personal", "is_primary": False}],
         phones=[{"number": "+44 20 7946 0958", "kind": "mobile"}],
-        addresses=[{"kind": "home", "street": "12 Quillfeather Lane", "city": "London", "country": "gb"}],
+        addresses=[
+            {"kind": "home", "street": "12 Quillfeather Lane", "city": "London", "country": "gb"}
+        ],
         social_profiles=[{"url": "linkedin.com/in/zephyrine-quillfeather"}],
     )
     # A change, so the history holds her old and new names.
     contact = contacts.contact_update(contact, actor=as_admin, values={"last_name": LAST})
     bystander = contacts.contact_create(
-        actor=as_admin, values={"first_name": "Ann", "last_name": "Other", "email": "ann@example.com"}
+        actor=as_admin,
+        values={"first_name": "Ann", "last_name": "Other", "email": "ann@example.com"},
     )
     activities.activity_create(
         actor=as_admin, kind="note", links=[contact], values={"body": f"{FIRST} liked the demo."}

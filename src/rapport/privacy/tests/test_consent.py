@@ -21,7 +21,9 @@ from rapport.sales.webforms import Client, webform_submit
 
 @pytest.fixture
 def ann(as_alice) -> Contact:
-    return contacts.contact_create(actor=as_alice, values={"first_name": "Ann", "email": "ann@example.com"})
+    return contacts.contact_create(
+        actor=as_alice, values={"first_name": "Ann", "email": "ann@example.com"}
+    )
 
 
 def _record(actor, contact, granted, **more):
@@ -54,14 +56,18 @@ def test_latest_event_is_the_state_and_flags_win(ann, as_alice):
     sms = next(state for state in consent_state(ann) if state.purpose == Purpose.SMS)
     assert (sms.granted, sms.blocked_by_flag, sms.may_contact) == (True, True, False)
     assert ConsentEvent.objects.filter(contact=ann).count() == 4
-    changes = [entry.changes for entry in AuditEntry.objects.filter(object_id=str(ann.pk)).order_by("id")]
+    changes = [
+        entry.changes for entry in AuditEntry.objects.filter(object_id=str(ann.pk)).order_by("id")
+    ]
     assert {"consent.email_marketing": [True, False]} in changes
 
 
 def test_audience_query_is_one_query(ann, as_alice, django_assert_num_queries):
     _record(as_alice, ann, True)
     with django_assert_num_queries(1):
-        assert list(consenting_contacts(Purpose.EMAIL_MARKETING).values_list("pk", flat=True)) == [ann.pk]
+        assert list(consenting_contacts(Purpose.EMAIL_MARKETING).values_list("pk", flat=True)) == [
+            ann.pk
+        ]
 
 
 def test_ledger_is_append_only(ann, as_alice):
@@ -89,7 +95,10 @@ def test_recording_needs_edit_rights(ann, bob, charlie):
 
 def test_web_form_consent_lands_on_the_converted_contact(as_admin, admin):
     form = WebForm.objects.create(
-        name="Newsletter", consent_text="I agree to receive news.", created_by=admin, public_key="k1"
+        name="Newsletter",
+        consent_text="I agree to receive news.",
+        created_by=admin,
+        public_key="k1",
     )
     form.fields.create(target="email", label="Email", required=True)
     outcome = webform_submit(
@@ -113,7 +122,9 @@ def test_consent_api(ann, alice_client, charlie, bob):
 
     url = f"/api/v1/contacts/{ann.pk}/consents"
     created = alice_client.post(
-        url, {"purpose": "sms", "granted": True, "proof": "by text"}, content_type="application/json"
+        url,
+        {"purpose": "sms", "granted": True, "proof": "by text"},
+        content_type="application/json",
     )
     assert created.status_code == 201 and created.json()["method"] == "api"
     body = alice_client.get(url).json()
@@ -121,14 +132,18 @@ def test_consent_api(ann, alice_client, charlie, bob):
     assert sms["granted"] and sms["may_contact"]
     assert [event["proof"] for event in body["events"]] == ["by text"]
 
-    bad = alice_client.post(url, {"purpose": "fax", "granted": True}, content_type="application/json")
+    bad = alice_client.post(
+        url, {"purpose": "fax", "granted": True}, content_type="application/json"
+    )
     assert bad.status_code == 422 and bad["Content-Type"] == "application/problem+json"
     outsider = HttpClient()
     outsider.force_login(charlie)
     assert outsider.get(url).status_code == 404
     teammate = HttpClient()
     teammate.force_login(bob)
-    refused = teammate.post(url, {"purpose": "sms", "granted": False}, content_type="application/json")
+    refused = teammate.post(
+        url, {"purpose": "sms", "granted": False}, content_type="application/json"
+    )
     assert refused.status_code == 403
     assert ConsentEvent.objects.count() == 1
 

@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.db import connection
 
 from rapport.contacts.models import Contact
-from rapport.core.actors import Actor
 from rapport.core.models import Source
 from rapport.core.search import search
 from rapport.privacy.erasure import erase_person
@@ -55,7 +54,9 @@ def _hits(needle: str) -> list[str]:
     return hits
 
 
-def test_erasure_leaves_no_trace_in_any_text_column(person, as_admin, media: Path, django_capture_on_commit_callbacks):
+def test_erasure_leaves_no_trace_in_any_text_column(
+    person, as_admin, media: Path, django_capture_on_commit_callbacks
+):
     needles = [EMAIL, HOME_EMAIL, PHONE, PHONE_NATIONAL, PHONE.lstrip("+"), FIRST, LAST]
     assert _hits(FIRST) and _hits(EMAIL) and _hits(PHONE)  # the scan does find them
     assert [path for path in media.rglob("*") if path.is_file()]
@@ -112,7 +113,12 @@ def test_erase_page_for_admins_only(person, admin_client, alice_client):
 
 def test_erasure_api(person, admin_client, alice_client):
     url = f"/api/v1/contacts/{person.contact.pk}/erasure"
-    assert alice_client.post(url, {"confirmation": "ERASE"}, content_type="application/json").status_code == 404
+    assert (
+        alice_client.post(
+            url, {"confirmation": "ERASE"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     refused = admin_client.post(url, {"confirmation": "x"}, content_type="application/json")
     assert refused.status_code == 422 and refused["Content-Type"] == "application/problem+json"
     done = admin_client.post(url, {"confirmation": "ERASE"}, content_type="application/json")

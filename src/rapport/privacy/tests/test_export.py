@@ -44,7 +44,9 @@ def _check_archive(data: bytes, person) -> None:
         assert len(files) == 1 and archive.read(files[0]).decode().startswith(FIRST)
 
 
-def test_export_job_from_the_contact_page(person, admin_client, alice_client, django_capture_on_commit_callbacks):
+def test_export_job_from_the_contact_page(
+    person, admin_client, alice_client, django_capture_on_commit_callbacks
+):
     url = f"/contacts/{person.contact.pk}/privacy/export/"
     assert alice_client.post(url).status_code == 404
     assert not Job.objects.exists()
@@ -62,7 +64,9 @@ def test_export_job_from_the_contact_page(person, admin_client, alice_client, dj
     ).exists()
 
 
-def test_export_api_for_admins(person, admin_client, alice_client, django_capture_on_commit_callbacks):
+def test_export_api_for_admins(
+    person, admin_client, alice_client, django_capture_on_commit_callbacks
+):
     url = f"/api/v1/contacts/{person.contact.pk}/privacy-export"
     assert alice_client.post(url).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):

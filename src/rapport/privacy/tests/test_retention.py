@@ -17,8 +17,12 @@ from rapport.sales.models import Lead
 
 
 def _lead(actor, name: str, *, days_old: int) -> Lead:
-    lead = lead_create(actor=actor, values={"first_name": name, "email": f"{name.lower()}@example.com"})
-    Lead.all_objects.filter(pk=lead.pk).update(updated_at=timezone.now() - datetime.timedelta(days=days_old))
+    lead = lead_create(
+        actor=actor, values={"first_name": name, "email": f"{name.lower()}@example.com"}
+    )
+    Lead.all_objects.filter(pk=lead.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=days_old)
+    )
     return lead
 
 
@@ -27,7 +31,9 @@ def leads(as_admin) -> dict[str, Lead]:
     old = _lead(as_admin, "Olga", days_old=800)
     converted = _lead(as_admin, "Conrad", days_old=10)
     lead_convert(converted, actor=as_admin, create_company=False)
-    Lead.all_objects.filter(pk=converted.pk).update(updated_at=timezone.now() - datetime.timedelta(days=900))
+    Lead.all_objects.filter(pk=converted.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=900)
+    )
     return {
         "old": old,
         "recent": _lead(as_admin, "Rita", days_old=30),
@@ -58,7 +64,9 @@ def test_apply_deletes_old_leads_and_keeps_recent_ones(leads, admin):
     run = retention.apply(_policy(admin, RetentionAction.DELETE))
     assert (run.processed, run.failed) == (2, 0)
     assert set(Lead.all_objects.values_list("first_name", flat=True)) == {"Rita", "Conrad"}
-    assert not SearchEntry.objects.filter(object_type="sales.lead", object_id=leads["old"].pk).exists()
+    assert not SearchEntry.objects.filter(
+        object_type="sales.lead", object_id=leads["old"].pk
+    ).exists()
     # Their history keeps that they existed, not who they were.
     history = AuditEntry.objects.filter(object_id=str(leads["old"].pk), content_type__model="lead")
     assert history.exists() and "Olga" not in str(list(history.values("object_repr", "changes")))
@@ -85,7 +93,9 @@ def test_only_enabled_policies_run_on_schedule(leads, admin):
 
 
 def test_retention_command(leads, admin, capsys):
-    RetentionPolicy.objects.filter(pk=_policy(admin, RetentionAction.DELETE).pk).update(enabled=True)
+    RetentionPolicy.objects.filter(pk=_policy(admin, RetentionAction.DELETE).pk).update(
+        enabled=True
+    )
     call_command("retention", "--preview")
     assert "would delete 2 records" in capsys.readouterr().out
     assert Lead.all_objects.count() == 4
@@ -112,7 +122,13 @@ def test_settings_page_saves_and_previews(leads, admin_client, alice_client):
     assert "Would delete 2 records now." in page and "Olga" in page and "Rita" not in page
     bad = admin_client.post(
         f"/settings/privacy/policies/{policy.pk}/",
-        {"name": "x", "object_type": "activities.activity", "condition": "not_converted", "action": "delete", "days": "1"},
+        {
+            "name": "x",
+            "object_type": "activities.activity",
+            "condition": "not_converted",
+            "action": "delete",
+            "days": "1",
+        },
     )
     assert bad.status_code == 200 and "does not apply" in bad.content.decode()
     admin_client.post(f"/settings/privacy/policies/{policy.pk}/enable/", {"enabled": "1"})

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         found = Contact.all_objects.filter(pk=contact).first()
         if found is None:
             raise CommandError(f"No contact has id {contact}.")
-        counts = export_to_path(actor=Actor(user=None, source=Source.CLI), contact=found, path=output)
+        counts = export_to_path(
+            actor=Actor(user=None, source=Source.CLI), contact=found, path=output
+        )
         summary = ", ".join(f"{name}: {count}" for name, count in counts.items())
         self.stdout.write(f"Wrote {output} ({summary}).")
