@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from rapport.contacts.models import Contact
-from rapport.core.models import Source
+from rapport.core.models import Job, Source
 from rapport.core.search import search
 from rapport.privacy.erasure import erase_person
+from rapport.privacy.exports import export_start
 from rapport.privacy.models import ErasureRecord
 from rapport.privacy.tests.conftest import EMAIL, FIRST, HOME_EMAIL, LAST, PHONE, PHONE_NATIONAL
 from rapport.sales.models import Deal
@@ -58,8 +59,11 @@ def test_erasure_leaves_no_trace_in_any_text_column(
     person, as_admin, media: Path, django_capture_on_commit_callbacks
 ):
     needles = [EMAIL, HOME_EMAIL, PHONE, PHONE_NATIONAL, PHONE.lstrip("+"), FIRST, LAST]
+    with django_capture_on_commit_callbacks(execute=True):
+        export_start(actor=as_admin, contact=person.contact)  # an export holds their data too
+    assert Job.objects.get().result_file
     assert _hits(FIRST) and _hits(EMAIL) and _hits(PHONE)  # the scan does find them
-    assert [path for path in media.rglob("*") if path.is_file()]
+    assert len([path for path in media.rglob("*") if path.is_file()]) == 2
 
     with django_capture_on_commit_callbacks(execute=True):
         record = erase_person(contact=person.contact, actor=as_admin, confirmation="ERASE")
@@ -67,6 +71,7 @@ def test_erasure_leaves_no_trace_in_any_text_column(
     assert {needle: _hits(needle) for needle in needles} == {needle: [] for needle in needles}
     files = [path for path in media.rglob("*") if path.is_file()]
     assert files == []
+    assert not Job.objects.exists()
     assert search(as_admin.user, FIRST) == []
     # What is not personal stays: the deal, its amount, the bystander.
     deal = Deal.objects.get(pk=person.deal.pk)
