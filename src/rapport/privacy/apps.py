@@ -16,4 +16,5 @@ class PrivacyConfig(AppConfig):
 
         panels.register(views.CONSENT_PANEL)
         events.subscribe("lead.converted", consent.on_lead_converted)
+        events.subscribe("contact.merged", consent.on_contact_merged)
         add_item("settings", Item(_("Privacy"), "privacy:settings", admins))

@@ -198,6 +198,38 @@ def history(contact: Contact) -> QuerySet[ConsentEvent]:
     return ConsentEvent.objects.filter(contact=contact).select_related("actor")
 
 
+def rebuild_state(contact_id: int) -> None:
+    """Derive the contact's current state from its ledger again (after a merge joined
+    two ledgers)."""
+    with transaction.atomic():
+        latest: dict[str, ConsentEvent] = {}
+        events = ConsentEvent.objects.filter(contact_id=contact_id).order_by(
+            "purpose", "-at", "-id"
+        )
+        for event in events.only("pk", "contact_id", "purpose", "granted", "at"):
+            latest.setdefault(event.purpose, event)
+        ConsentState.objects.filter(contact_id=contact_id).delete()
+        ConsentState.objects.bulk_create(
+            [
+                ConsentState(
+                    contact_id=contact_id,
+                    purpose=event.purpose,
+                    granted=event.granted,
+                    at=event.at,
+                    event=event,
+                )
+                for event in latest.values()
+            ]
+        )
+
+
+def on_contact_merged(event: OutboxEvent) -> None:
+    """Event handler: the merge moved the loser's consent events to the winner (and
+    kept one state per purpose); the winner's state is its joined ledger's latest."""
+    if event.aggregate_id.isdigit():
+        rebuild_state(int(event.aggregate_id))
+
+
 def on_lead_converted(event: OutboxEvent) -> None:
     """Event handler: the web-form consents a converted lead gave now belong to its
     contact, as granted email-marketing events with the text the form showed. Each

@@ -121,12 +121,13 @@ class Footprint:
     counts: dict[str, int] = field(default_factory=dict)
 
     def names(self) -> list[str]:
+        """The person's full name as people write it; none for a one-word name, which
+        would name everyone called so."""
         contact = self.contact
         first, last = contact.first_name.strip(), contact.last_name.strip()
-        combined = [contact.full_name, f"{first} {last}", f"{last} {first}", f"{last}, {first}"]
-        return [name.strip(" ,") for name in combined if first and last] + [
-            name for name in (contact.full_name,) if name
-        ]
+        if not (first and last):
+            return []
+        return [contact.full_name, f"{first} {last}", f"{last} {first}", f"{last}, {first}"]
 
     def close_scrubber(self) -> Scrubber:
         """For records about the person: their first and last names count on their own."""
@@ -140,6 +141,12 @@ class Footprint:
 
     def phones_written(self) -> set[str]:
         return {form for phone in self.phones for form in phone_forms(phone)}
+
+    def words(self) -> list[str]:
+        """What the search vocabulary may hold of the person."""
+        contact = self.contact
+        parts = [contact.first_name, contact.middle_name, contact.last_name]
+        return [*self.names(), *parts, *self.emails, *self.phones_written()]
 
 
 def _linked(targets: dict[str, list]) -> Q:
@@ -335,6 +342,71 @@ def _drop_exports(contact: Contact) -> None:
     transaction.on_commit(partial(_delete_files, files))
 
 
+def _erase_found(found: Footprint) -> dict[str, int]:
+    """Everything but the database-wide sweep, for one person; the counts to record."""
+    close = found.close_scrubber()
+    files = _drop_attachments({CONTACT: [found.contact.pk]})
+    _erase_activities(found, close)
+    _scrub_related(found, close)
+    erase_leads(found.lead_ids)
+    _erase_contact(found)
+    _drop_exports(found.contact)
+    return {
+        "leads": len(found.lead_ids),
+        "activities": len(found.own_activity_ids) + len(found.shared_activity_ids),
+        "tasks": len(found.task_ids),
+        "deals": len(found.deal_ids),
+        "contact_attachments": files,
+    }
+
+
+def erase_people(*, contacts: Iterable[Contact], actor: Actor) -> list[ErasureRecord]:
+    """Erase these people in one transaction and one sweep of the database (retention
+    erases many at once). Checks nothing: callers check who may; people erased
+    already are left out."""
+    records = []
+    with transaction.atomic():
+        ids = [contact.pk for contact in contacts]
+        people = list(Contact.all_objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        # Read under the lock, so two erasures of one person cannot both pass.
+        erased_before = set(
+            ErasureRecord.objects.filter(object_type=CONTACT, object_id__in=ids).values_list(
+                "object_id", flat=True
+            )
+        )
+        people = [contact for contact in people if contact.pk not in erased_before]
+        found = [footprint(contact) for contact in people]
+        wide = Scrubber(
+            literals={text for one in found for text in one.emails | one.phones_written()},
+            names=[name for one in found for name in one.names()],
+        )
+        words = [word for one in found for word in one.words()]
+        counts = [_erase_found(one) for one in found]
+        wide_rows = sweep_database(wide, skip=[ErasureRecord, ConsentEvent])
+        for one in found:
+            _reindex(one)
+        _forget_search_terms(words)
+        for one, count in zip(found, counts, strict=True):
+            record = ErasureRecord.objects.create(
+                object_type=CONTACT,
+                object_id=one.contact.pk,
+                erased_by=actor.user,
+                erased_by_label=actor.label,
+                source=actor.source,
+                counts=count | {"other_rows": wide_rows},
+            )
+            one.contact.refresh_from_db()
+            audit_log(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                obj=one.contact,
+                changes={"erased": [None, record.pk]},
+            )
+            emit("contact.erased", obj=one.contact, actor=actor, payload={"erasure": record.pk})
+            records.append(record)
+    return records
+
+
 def erase_person(*, contact: Contact, actor: Actor, confirmation: str) -> ErasureRecord:
     """Anonymise ``contact`` everywhere (see the module's description); admins only,
     and ``confirmation`` must be the word ERASE or the contact's name. Cannot be undone."""
@@ -345,43 +417,4 @@ def erase_person(*, contact: Contact, actor: Actor, confirmation: str) -> Erasur
         raise ValidationError({"confirmation": [_("Type ERASE or the person's name to confirm.")]})
     if ErasureRecord.objects.filter(object_type=CONTACT, object_id=contact.pk).exists():
         raise ValidationError(_("This person was erased already."))
-    with transaction.atomic():
-        contact = Contact.all_objects.select_for_update().get(pk=contact.pk)
-        found = footprint(contact)
-        close, wide = found.close_scrubber(), found.wide_scrubber()
-        words = [*found.names(), contact.first_name, contact.last_name, *found.emails]
-        words += found.phones_written()
-        files = _drop_attachments({CONTACT: [contact.pk]})
-        _erase_activities(found, close)
-        _scrub_related(found, close)
-        erase_leads(found.lead_ids)
-        _erase_contact(found)
-        _drop_exports(contact)
-        rows = sweep_database(wide, skip=[ErasureRecord, ConsentEvent])
-        _reindex(found)
-        _forget_search_terms(words)
-        counts = {
-            "leads": len(found.lead_ids),
-            "activities": len(found.own_activity_ids) + len(found.shared_activity_ids),
-            "tasks": len(found.task_ids),
-            "deals": len(found.deal_ids),
-            "contact_attachments": files,
-            "other_rows": rows,
-        }
-        record = ErasureRecord.objects.create(
-            object_type=CONTACT,
-            object_id=contact.pk,
-            erased_by=actor.user,
-            erased_by_label=actor.label,
-            source=actor.source,
-            counts=counts,
-        )
-        contact.refresh_from_db()
-        audit_log(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=contact,
-            changes={"erased": [None, record.pk]},
-        )
-        emit("contact.erased", obj=contact, actor=actor, payload={"erasure": record.pk})
-    return record
+    return erase_people(contacts=[contact], actor=actor)[0]

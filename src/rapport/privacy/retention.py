@@ -50,8 +50,7 @@ RUN_EVERY_SECONDS = 60 * 60
 
 
 def _erase_contacts(ids: list[int]) -> None:
-    for contact in Contact.all_objects.filter(pk__in=ids):
-        erasure.erase_person(contact=contact, actor=Actor.system(), confirmation="ERASE")
+    erasure.erase_people(contacts=Contact.all_objects.filter(pk__in=ids), actor=Actor.system())
 
 
 @dataclass(frozen=True)

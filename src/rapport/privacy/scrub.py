@@ -23,6 +23,8 @@ ERASED = "[erased]"
 TEXT_FIELDS = (models.CharField, models.TextField)
 # Names shorter than this are too common as words to hunt for across the database.
 MIN_NAME_CHARS = 2
+# SQLite refuses expressions nested deeper than 1000; a chain of ORs nests one a term.
+MAX_TERMS_PER_QUERY = 400
 
 
 def phone_forms(e164: str) -> set[str]:
@@ -132,16 +134,18 @@ def sweep_database(scrubber: Scrubber, *, skip: Iterable[type[models.Model]] = (
         text, json_fields = _text_fields(model)
         if not text and not json_fields:
             continue
-        condition = Q()
-        annotations = {}
-        for needle in scrubber.needles:
-            for name in text:
-                condition |= Q(**{f"{name}__icontains": needle})
-            for name in json_fields:
-                alias = f"_privacy_{name}"
-                annotations[alias] = Cast(name, models.TextField())
-                condition |= Q(**{f"{alias}__icontains": needle})
-                condition |= Q(**{f"{alias}__icontains": _json_needle(needle)})
-        candidates = model._base_manager.annotate(**annotations).filter(condition)
-        changed += scrub_queryset(candidates, [*text, *json_fields], scrubber)
+        annotations = {f"_privacy_{name}": Cast(name, models.TextField()) for name in json_fields}
+        per_needle = len(text) + 2 * len(json_fields)
+        step = max(1, MAX_TERMS_PER_QUERY // per_needle)
+        needles = scrubber.needles
+        for start in range(0, len(needles), step):
+            condition = Q()
+            for needle in needles[start : start + step]:
+                for name in text:
+                    condition |= Q(**{f"{name}__icontains": needle})
+                for name in json_fields:
+                    condition |= Q(**{f"_privacy_{name}__icontains": needle})
+                    condition |= Q(**{f"_privacy_{name}__icontains": _json_needle(needle)})
+            candidates = model._base_manager.annotate(**annotations).filter(condition)
+            changed += scrub_queryset(candidates, [*text, *json_fields], scrubber)
     return changed

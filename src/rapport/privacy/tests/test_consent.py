@@ -160,3 +160,20 @@ def test_consent_panel_records_with_htmx(ann, alice_client):
     assert "asked at the fair" in answer.content.decode()
     event = ConsentEvent.objects.get()
     assert (event.method, event.actor.email) == (ConsentMethod.USER, "alice@example.com")
+
+
+def test_merged_contacts_keep_the_latest_consent(ann, as_alice, as_admin):
+    from rapport.contacts.services import contact_merge
+
+    loser = contacts.contact_create(actor=as_alice, values={"first_name": "Ann", "last_name": "B"})
+    _record(as_alice, ann, True, at=timezone.now() - datetime.timedelta(days=2))
+    _record(as_alice, loser, False, at=timezone.now() - datetime.timedelta(days=1))
+    _record(as_alice, loser, True, purpose=Purpose.PHONE)
+
+    contact_merge(ann, loser, actor=as_admin, choices={})
+    dispatch_until_empty(worker_id="test")
+
+    ann.refresh_from_db()
+    assert ConsentEvent.objects.filter(contact=ann).count() == 3
+    assert not may_contact(ann, Purpose.EMAIL_MARKETING)
+    assert may_contact(ann, Purpose.PHONE)

@@ -134,3 +134,34 @@ def test_settings_page_saves_and_previews(leads, admin_client, alice_client):
     admin_client.post(f"/settings/privacy/policies/{policy.pk}/enable/", {"enabled": "1"})
     assert RetentionPolicy.objects.get().enabled
     assert "Stale leads" in admin_client.get("/settings/privacy/").content.decode()
+
+
+def test_anonymising_contacts_erases_only_the_old_ones(as_admin, admin):
+    from rapport.contacts import services as contacts
+    from rapport.contacts.models import Contact
+    from rapport.privacy.models import ErasureRecord
+
+    old = contacts.contact_create(
+        actor=as_admin, values={"first_name": "Cher", "email": "cher@example.com"}
+    )
+    namesake = contacts.contact_create(
+        actor=as_admin, values={"first_name": "Cher", "last_name": "Lloyd"}
+    )
+    Contact.objects.filter(pk=old.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=400)
+    )
+    policy = RetentionPolicy.objects.create(
+        name="Old contacts",
+        object_type="contacts.contact",
+        action="anonymise",
+        days=365,
+        created_by=admin,
+    )
+    assert [contact.pk for contact in retention.preview(policy).first] == [old.pk]
+
+    assert retention.apply(policy).processed == 1
+    assert Contact.objects.get(pk=old.pk).email == ""
+    # A one-word name is not hunted across the database: the namesake keeps hers.
+    assert Contact.objects.get(pk=namesake.pk).first_name == "Cher"
+    assert list(ErasureRecord.objects.values_list("object_id", flat=True)) == [old.pk]
+    assert retention.apply(policy).processed == 0
