@@ -4,13 +4,13 @@ whom much is known."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from rapport.activities import services as activities
 from rapport.attachments.services import attachment_upload
+from rapport.attachments.tests.conftest import media  # noqa: F401 - each test's own media dir
 from rapport.contacts import services as contacts
 from rapport.contacts.models import Company, Contact
 from rapport.core.actors import Actor
@@ -24,15 +24,6 @@ from rapport.tasks.services import RecordRef, task_create
 FIRST, LAST = "Zephyrine", "Quillfeather"
 EMAIL, HOME_EMAIL = "zephyrine.q@example.org", "zq@home.example"
 PHONE, PHONE_NATIONAL = "+442079460958", "020 7946 0958"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = settings.STORAGES | {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    }
-    return settings.MEDIA_ROOT
 
 
 @dataclass
