@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from rapport.activities import services as activities
@@ -14,11 +15,13 @@ from rapport.attachments.tests.conftest import media  # noqa: F401 - each test's
 from rapport.contacts import services as contacts
 from rapport.contacts.models import Company, Contact
 from rapport.core.actors import Actor
+from rapport.core.models import CustomFieldDefinition, FieldType
 from rapport.privacy.consent import record_consent
 from rapport.privacy.models import ConsentMethod, Purpose
 from rapport.sales.deals import Participant, deal_create
 from rapport.sales.leads import lead_create
-from rapport.sales.models import Deal, Lead
+from rapport.sales.models import Deal, Lead, WebForm
+from rapport.sales.webforms import Client, webform_submit
 from rapport.tasks.services import RecordRef, task_create
 
 FIRST, LAST = "Zephyrine", "Quillfeather"
@@ -54,8 +57,19 @@ def person(as_admin: Actor) -> Person:
         ],
         social_profiles=[{"url": "linkedin.com/in/zephyrine-quillfeather"}],
     )
+    CustomFieldDefinition.objects.create(
+        content_type=ContentType.objects.get_for_model(Contact),
+        key="nickname",
+        label="Nickname",
+        field_type=FieldType.TEXT,
+    )
     # A change, so the history holds her old and new names.
-    contact = contacts.contact_update(contact, actor=as_admin, values={"last_name": LAST})
+    contact = contacts.contact_update(
+        contact,
+        actor=as_admin,
+        values={"last_name": LAST},
+        custom={"nickname": f"{FIRST} the Great"},
+    )
     bystander = contacts.contact_create(
         actor=as_admin,
         values={"first_name": "Ann", "last_name": "Other", "email": "ann@example.com"},
@@ -101,6 +115,22 @@ def person(as_admin: Actor) -> Person:
     lead = lead_create(
         actor=as_admin,
         values={"first_name": FIRST, "last_name": LAST, "email": EMAIL, "company_name": "Acme"},
+    )
+    form = WebForm.objects.create(
+        name="Newsletter", consent_text="I agree.", created_by=as_admin.user, public_key="news"
+    )
+    for target in ("first_name", "last_name", "email", "phone"):
+        form.fields.create(target=target, label=target)
+    webform_submit(
+        form,
+        data={
+            "first_name": FIRST,
+            "last_name": LAST,
+            "email": EMAIL,
+            "phone": PHONE,
+            "consent": "1",
+        },
+        client=Client("203.0.113.7", "Firefox", f"https://example.com/?email={EMAIL}"),
     )
     record_consent(
         actor=as_admin,

@@ -16,7 +16,7 @@ from rapport.privacy.erasure import erase_person
 from rapport.privacy.exports import export_start
 from rapport.privacy.models import ErasureRecord
 from rapport.privacy.tests.conftest import EMAIL, FIRST, HOME_EMAIL, LAST, PHONE, PHONE_NATIONAL
-from rapport.sales.models import Deal
+from rapport.sales.models import Deal, WebFormSubmission
 
 TEXT_TYPES = {"CharField", "TextField", "JSONField", "EmailField", "SlugField", "URLField"}
 
@@ -62,6 +62,8 @@ def test_erasure_leaves_no_trace_in_any_text_column(
     with django_capture_on_commit_callbacks(execute=True):
         export_start(actor=as_admin, contact=person.contact)  # an export holds their data too
     assert Job.objects.get().result_file
+    submission = WebFormSubmission.objects.get(lead=person.lead)
+    assert person.contact.custom == {"nickname": f"{FIRST} the Great"}
     assert _hits(FIRST) and _hits(EMAIL) and _hits(PHONE)  # the scan does find them
     assert len([path for path in media.rglob("*") if path.is_file()]) == 2
 
@@ -79,6 +81,8 @@ def test_erasure_leaves_no_trace_in_any_text_column(
     assert list(deal.participants.values_list("contact_id", flat=True)) == [person.contact.pk]
     bystander = Contact.objects.get(pk=person.bystander.pk)
     assert (bystander.first_name, bystander.email) == ("Ann", "ann@example.com")
+    submission.refresh_from_db()
+    assert (submission.data, submission.ip_address, submission.consent_given) == ({}, None, True)
     erased = Contact.objects.get(pk=person.contact.pk)
     assert (erased.first_name, erased.email, erased.do_not_email) == ("", "", True)
     assert (record.erased_by, record.object_id) == (as_admin.user, person.contact.pk)
