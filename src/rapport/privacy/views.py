@@ -27,6 +27,7 @@ from rapport.privacy.forms import ConsentForm, ErasureForm, RetentionPolicyForm
 from rapport.privacy.models import ConsentMethod, ErasureRecord, RetentionPolicy
 
 HISTORY_SHOWN = 20
+RUNS_SHOWN = 10
 
 
 def _contact(request: HttpRequest, pk: int) -> Contact:
@@ -135,7 +136,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     require_admin(request.user)
     policy = get_object_or_404(RetentionPolicy, pk=pk) if pk else None
     form = RetentionPolicyForm(request.POST or None, instance=policy)
-    preview = None
+    preview = runs = None
     if request.method == "POST" and form.is_valid():
         actor = Actor.for_request(request)
         try:
@@ -149,7 +150,8 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         # The form changed ``policy`` in memory; the preview is of the policy as saved.
         policy = RetentionPolicy.objects.get(pk=policy.pk)
         preview = retention.preview(policy)
-    context = {"form": form, "policy": policy, "preview": preview}
+        runs = policy.runs.all()[:RUNS_SHOWN]
+    context = {"form": form, "policy": policy, "preview": preview, "runs": runs}
     return render(request, "privacy/policy_form.html", context)
 
 

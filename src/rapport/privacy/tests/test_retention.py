@@ -133,6 +133,9 @@ def test_settings_page_saves_and_previews(leads, admin_client, alice_client):
     assert bad.status_code == 200 and "does not apply" in bad.content.decode()
     admin_client.post(f"/settings/privacy/policies/{policy.pk}/enable/", {"enabled": "1"})
     assert RetentionPolicy.objects.get().enabled
+    retention.apply(RetentionPolicy.objects.get())
+    page = admin_client.get(f"/settings/privacy/policies/{policy.pk}/").content.decode()
+    assert 'id="retention-runs"' in page and "Would delete 0 records now." in page
     assert "Stale leads" in admin_client.get("/settings/privacy/").content.decode()
 
 
