@@ -114,9 +114,11 @@ def _write_files(archive: zipfile.ZipFile, targets: dict[str, list[int]]) -> int
         version = attachment.versions.order_by("-number").first()
         if version is None:
             continue
+        # No folders from the name: an entry named ``../x`` would land outside on unzip.
+        safe_name = attachment.name.replace("/", "_").replace("\\", "_")
         with (
             version.file.open("rb") as source,
-            archive.open(f"attachments/{attachment.pk}-{attachment.name}", "w") as target,
+            archive.open(f"attachments/{attachment.pk}-{safe_name}", "w") as target,
         ):
             while chunk := source.read(CHUNK):
                 target.write(chunk)

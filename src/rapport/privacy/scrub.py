@@ -15,6 +15,7 @@ from typing import Any
 
 import phonenumbers
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast
@@ -126,7 +127,9 @@ def sweep_database(scrubber: Scrubber, *, skip: Iterable[type[models.Model]] = (
     only match as whole words."""
     if not scrubber.needles:
         return 0
-    skipped = set(skip)
+    # User accounts are colleagues, managed in user administration: an erased contact
+    # who was also a user must not lose the login they may still need.
+    skipped = {*skip, get_user_model()}
     changed = 0
     for model in apps.get_models(include_auto_created=True):
         if model in skipped or model._meta.proxy or not model._meta.managed:

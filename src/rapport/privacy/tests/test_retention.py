@@ -168,3 +168,36 @@ def test_anonymising_contacts_erases_only_the_old_ones(as_admin, admin):
     assert Contact.objects.get(pk=namesake.pk).first_name == "Cher"
     assert list(ErasureRecord.objects.values_list("object_id", flat=True)) == [old.pk]
     assert retention.apply(policy).processed == 0
+
+
+def test_deleting_contacts_erases_then_removes_them(as_admin, admin):
+    from rapport.contacts import services as contacts
+    from rapport.contacts.models import Contact
+    from rapport.privacy.consent import record_consent
+    from rapport.privacy.models import ConsentEvent, ErasureRecord
+
+    old = contacts.contact_create(
+        actor=as_admin,
+        values={"first_name": "Olive", "last_name": "Oldham", "email": "olive@example.com"},
+    )
+    record_consent(
+        actor=as_admin, contact=old, purpose="sms", granted=True, method="user", proof="yes"
+    )
+    Contact.objects.filter(pk=old.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=400)
+    )
+    policy = RetentionPolicy.objects.create(
+        name="Old contacts",
+        object_type="contacts.contact",
+        action="delete",
+        days=365,
+        created_by=admin,
+    )
+
+    assert retention.apply(policy).processed == 1
+    assert not Contact.all_objects.filter(pk=old.pk).exists()
+    assert not ConsentEvent.objects.exists()
+    assert ErasureRecord.objects.get().object_id == old.pk
+    history = AuditEntry.objects.filter(object_id=str(old.pk), content_type__model="contact")
+    assert history.filter(action="purge").exists()
+    assert "Oldham" not in str(list(history.values("object_repr", "changes")))
