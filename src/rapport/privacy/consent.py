@@ -114,6 +114,8 @@ def record_consent(
     that event instead of adding another (replays of the same form submission)."""
     if actor.user is not None:
         require(actor.user, "edit", contact)
+    if at is not None and timezone.is_naive(at):
+        at = timezone.make_aware(at)
     _clean(purpose, method, proof, source_ref, at)
     if source_ref:
         existing = ConsentEvent.objects.filter(
