@@ -16,7 +16,7 @@ amounts, dates and links (deal values, order totals, activity counts), and an
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 from django.contrib.contenttypes.models import ContentType
@@ -42,7 +42,7 @@ from rapport.core import search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log
 from rapport.core.events import emit
-from rapport.core.models import AuditAction, AuditEntry, Job, OutboxEvent, SearchEntry, SearchTerm
+from rapport.core.models import AuditAction, AuditEntry, Job, OutboxEvent
 from rapport.core.permissions import object_type, require, require_admin
 from rapport.mail.models import InboundMessage, OutgoingEmail
 from rapport.privacy.models import ConsentEvent, ErasureRecord
@@ -118,7 +118,6 @@ class Footprint:
     shared_activity_ids: list[int]  # about them and others
     task_ids: list[int]
     deal_ids: list[int]
-    counts: dict[str, int] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """The person's full name as people write it; none for a one-word name, which
@@ -134,10 +133,6 @@ class Footprint:
         contact = self.contact
         parts = (contact.first_name, contact.middle_name, contact.last_name)
         return Scrubber(literals=self.emails | self.phones_written(), names=[*self.names(), *parts])
-
-    def wide_scrubber(self) -> Scrubber:
-        """For the whole database: only what names this person and no namesake."""
-        return Scrubber(literals=self.emails | self.phones_written(), names=self.names())
 
     def phones_written(self) -> set[str]:
         return {form for phone in self.phones for form in phone_forms(phone)}
@@ -261,14 +256,28 @@ def _erase_contact(found: Footprint) -> None:
     _erase_traces(Contact, [contact.pk])
 
 
+def _index_again(model: type[models.Model], ids: list[int]) -> None:
+    for obj in model.all_objects.filter(pk__in=ids):
+        search.index(obj)
+
+
 def erase_leads(lead_ids: list[int]) -> None:
-    """Blank the personal fields of these leads, their form answers and their history."""
-    Lead.all_objects.filter(pk__in=lead_ids).update(**BLANK_LEAD, updated_at=timezone.now())
+    """Blank the personal fields of these leads, their form answers, files, history and
+    search entries."""
+    leads = Lead.all_objects.filter(pk__in=lead_ids)
+    words = [
+        text
+        for row in leads.values_list("first_name", "last_name", "email", "phone")
+        for text in row
+    ]
+    leads.update(**BLANK_LEAD, updated_at=timezone.now())
     WebFormSubmission.objects.filter(lead_id__in=lead_ids).update(
         data={}, ip_address=None, user_agent="", page_url=""
     )
     _erase_traces(Lead, lead_ids)
     _drop_attachments({LEAD: lead_ids})
+    _index_again(Lead, lead_ids)
+    search.forget_terms(words)
 
 
 def erase_activities(activity_ids: list[int]) -> None:
@@ -282,6 +291,7 @@ def erase_activities(activity_ids: list[int]) -> None:
     )
     _erase_traces(Activity, activity_ids)
     _drop_attachments({ACTIVITY: activity_ids})
+    _index_again(Activity, activity_ids)
 
 
 def _erase_activities(found: Footprint, scrubber: Scrubber) -> None:
@@ -314,24 +324,12 @@ def _scrub_related(found: Footprint, scrubber: Scrubber) -> None:
         _scrub_traces(model, ids, scrubber)
 
 
-def _forget_search_terms(names: Iterable[str]) -> None:
-    """Drop the person's words from the typo vocabulary unless another record has them."""
-    for word in {word for name in names for word in search.words(name)}:
-        if not SearchEntry.objects.filter(text__icontains=word).exists():
-            SearchTerm.objects.filter(term=word).delete()
-
-
 def _reindex(found: Footprint) -> None:
-    batches: list[tuple[type[models.Model], list[int]]] = [
-        (Contact, [found.contact.pk]),
-        (Lead, found.lead_ids),
-        (Activity, [*found.own_activity_ids, *found.shared_activity_ids]),
-        (Task, found.task_ids),
-        (Deal, found.deal_ids),
-    ]
-    for model, ids in batches:
-        for obj in model.all_objects.filter(pk__in=ids):
-            search.index(obj)
+    """Index again what the sweep may have changed since the first erasing steps."""
+    _index_again(Contact, [found.contact.pk])
+    _index_again(Activity, found.shared_activity_ids)
+    _index_again(Task, found.task_ids)
+    _index_again(Deal, found.deal_ids)
 
 
 def _drop_exports(contact: Contact) -> None:
@@ -376,6 +374,7 @@ def erase_people(*, contacts: Iterable[Contact], actor: Actor) -> list[ErasureRe
         )
         people = [contact for contact in people if contact.pk not in erased_before]
         found = [footprint(contact) for contact in people]
+        # For the whole database: only what names these people, not their namesakes.
         wide = Scrubber(
             literals={text for one in found for text in one.emails | one.phones_written()},
             names=[name for one in found for name in one.names()],
@@ -385,7 +384,7 @@ def erase_people(*, contacts: Iterable[Contact], actor: Actor) -> list[ErasureRe
         wide_rows = sweep_database(wide, skip=[ErasureRecord, ConsentEvent])
         for one in found:
             _reindex(one)
-        _forget_search_terms(words)
+        search.forget_terms(words)
         for one, count in zip(found, counts, strict=True):
             record = ErasureRecord.objects.create(
                 object_type=CONTACT,

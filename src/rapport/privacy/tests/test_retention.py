@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from rapport.core.models import AuditEntry, SearchEntry
+from rapport.core.models import AuditEntry, SearchEntry, SearchTerm
 from rapport.core.schedule import run_all
 from rapport.privacy import retention
 from rapport.privacy.models import RetentionAction, RetentionPolicy, RetentionRun
@@ -74,9 +74,14 @@ def test_apply_deletes_old_leads_and_keeps_recent_ones(leads, admin):
 
 def test_apply_anonymises_once(leads, admin):
     policy = _policy(admin, RetentionAction.ANONYMISE)
+    assert SearchTerm.objects.filter(term="olga").exists()
     assert retention.apply(policy).processed == 2
     old = Lead.all_objects.get(pk=leads["old"].pk)
     assert (old.first_name, old.email) == ("", "")
+    entry = SearchEntry.objects.get(object_type="sales.lead", object_id=old.pk)
+    assert "olga" not in entry.text
+    assert not SearchTerm.objects.filter(term="olga").exists()
+    assert SearchTerm.objects.filter(term="rita").exists()
     assert Lead.all_objects.get(pk=leads["recent"].pk).first_name == "Rita"
     assert retention.preview(policy).count == 0
     assert retention.apply(policy).processed == 0
