@@ -113,6 +113,16 @@ TARGETS: dict[str, Target] = {
 }
 
 
+def describe(policy: RetentionPolicy) -> str:
+    """What a policy covers, in words: "Leads (Leads not converted)"."""
+    target = TARGETS.get(policy.object_type)
+    if target is None:
+        return policy.object_type
+    if policy.condition in target.conditions:
+        return str(target.conditions[policy.condition][0])
+    return str(target.label)
+
+
 def condition_choices() -> list[tuple[str, str]]:
     return [
         (key, str(label))

@@ -124,8 +124,9 @@ def erase(request: HttpRequest, pk: int) -> HttpResponse:
 def privacy_settings(request: HttpRequest) -> HttpResponse:
     require_admin(request.user)
     context = {
-        "policies": RetentionPolicy.objects.all(),
-        "targets": retention.TARGETS,
+        "policies": [
+            (policy, retention.describe(policy)) for policy in RetentionPolicy.objects.all()
+        ],
         "erasures": ErasureRecord.objects.select_related("erased_by")[:50],
     }
     return render(request, "privacy/settings.html", context)

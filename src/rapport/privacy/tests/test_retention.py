@@ -141,7 +141,8 @@ def test_settings_page_saves_and_previews(leads, admin_client, alice_client):
     retention.apply(RetentionPolicy.objects.get())
     page = admin_client.get(f"/settings/privacy/policies/{policy.pk}/").content.decode()
     assert 'id="retention-runs"' in page and "Would delete 0 records now." in page
-    assert "Stale leads" in admin_client.get("/settings/privacy/").content.decode()
+    listing = admin_client.get("/settings/privacy/").content.decode()
+    assert "Stale leads" in listing and "Leads not converted" in listing
 
 
 def test_anonymising_contacts_erases_only_the_old_ones(as_admin, admin):
