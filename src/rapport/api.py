@@ -12,6 +12,7 @@ from rapport.exchange.api import router as exchange_router
 from rapport.exchange.vcard_api import router as vcard_router
 from rapport.mail.api import router as mail_router
 from rapport.notifications.api import router as notifications_router
+from rapport.privacy.api import router as privacy_router
 from rapport.sales.api import router as sales_router
 from rapport.sales.deal_api import router as deals_router
 from rapport.sales.lead_api import router as leads_router
@@ -39,3 +40,4 @@ api.add_router("", quotes_router)
 api.add_router("", leads_router)
 api.add_router("", lead_settings_router)
 api.add_router("", exchange_router)
+api.add_router("", privacy_router)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rapport.calendar",
     "rapport.sales",
     "rapport.exchange",
+    "rapport.privacy",
     "rapport.web",
 ]
 if TESTING:

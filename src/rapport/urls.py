@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("rapport.calendar.urls")),
     path("", include("rapport.sales.urls")),
     path("", include("rapport.exchange.urls")),
+    path("", include("rapport.privacy.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -537,3 +537,24 @@ def _fetch_ids(matching: RawSQL) -> list[Any]:
     with connection.cursor() as cursor:
         cursor.execute(matching.sql, matching.params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def forget_terms(texts: Iterable[str]) -> int:
+    """Drop the words of ``texts`` from the typo vocabulary where no index entry holds
+    them any more (after an erasure), so it keeps no word of a forgotten person. One
+    index lookup a word; how many words went."""
+    table = connection.ops.quote_name(SearchEntry._meta.db_table)
+    if _postgresql():
+        sql = f"SELECT 1 FROM {table} WHERE document @@ to_tsquery('simple', %s) LIMIT 1"
+        quoted = "'{}'"
+    else:
+        sql = "SELECT 1 FROM core_search_fts WHERE core_search_fts MATCH %s LIMIT 1"
+        quoted = '"{}"'
+    unused = []
+    with connection.cursor() as cursor:
+        for word in sorted({word for text in texts for word in words(text)}):
+            cursor.execute(sql, [quoted.format(word)])
+            if cursor.fetchone() is None:
+                unused.append(word)
+    deleted, _by_model = SearchTerm.objects.filter(term__in=unused).delete()
+    return deleted
