@@ -32,6 +32,11 @@ def count_to(job: Job, progress: jobs.Progress) -> dict:
     return {"counted": total, "message": f"Counted to {total}."}
 
 
+@job_handler("testing.resumable_count", resumable=True)
+def resumable_count(job: Job, progress: jobs.Progress) -> dict:
+    return count_to(job, progress)
+
+
 @job_handler("testing.crash")
 def crash(job: Job, progress: jobs.Progress) -> dict:
     raise KeyError("internal detail of row 42")
@@ -413,11 +418,60 @@ def test_a_job_whose_worker_died_is_marked_failed(alice):
     running = {"alive": None, "gone": None, "": None}
     for worker_id in running:
         running[worker_id] = Job.objects.create(
-            owner=alice, kind="k", title="t", status=JobStatus.RUNNING, worker_id=worker_id
+            owner=alice,
+            kind="testing.count",
+            title="t",
+            status=JobStatus.RUNNING,
+            worker_id=worker_id,
         )
 
-    assert jobs.fail_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == 1
+    assert jobs.recover_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == (0, 1)
 
     statuses = {key: Job.objects.get(pk=job.pk).status for key, job in running.items()}
     assert statuses == {"alive": "running", "gone": "failed", "": "running"}
     assert "stopped before it finished" in Job.objects.get(pk=running["gone"].pk).message
+
+
+def test_a_resumable_job_whose_worker_died_is_run_again_once(
+    alice, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    stale = now - timedelta(seconds=61)
+    WorkerHeartbeat.objects.create(
+        worker_id="gone", hostname="h", pid=1, started_at=stale, seen_at=stale
+    )
+    job = Job.objects.create(
+        owner=alice,
+        kind="testing.resumable_count",
+        title="t",
+        params={"to": 2},
+        status=JobStatus.RUNNING,
+        worker_id="gone",
+        attempts=1,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+        assert jobs.recover_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == (1, 0)
+        # A second worker sweeping at the same time finds nothing left to take over.
+        assert jobs.recover_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == (0, 0)
+
+    assert len(enqueued) == 1
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts) == (JobStatus.SUCCEEDED, {"counted": 2}, 2)
+
+
+def test_a_resumable_job_that_keeps_losing_its_worker_fails_after_its_last_try(alice):
+    now = timezone.now()
+    job = Job.objects.create(
+        owner=alice,
+        kind="testing.resumable_count",
+        title="t",
+        status=JobStatus.RUNNING,
+        worker_id="gone",
+        attempts=jobs.MAX_ATTEMPTS,
+    )
+
+    assert jobs.recover_abandoned_jobs(alive_since=now) == (0, 1)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
