@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import urllib.request
@@ -100,6 +101,27 @@ def test_a_worker_reports_itself_and_removes_its_heartbeat_when_stopped(start, s
 
     assert worker.stop(stop_signal) == 0
     assert not mine.exists(), list(WorkerHeartbeat.objects.values("pid", "worker_id"))
+
+
+def test_concurrency_runs_supervised_workers_restarts_a_dead_one_and_stops_them_all(start):
+    supervisor = start(*WORKER, "--concurrency", "2")
+
+    def worker_pids() -> set[int]:
+        return set(WorkerHeartbeat.objects.values_list("pid", flat=True))
+
+    wait_until(lambda: len(worker_pids()) == 2, process=supervisor)
+    first = worker_pids()
+    assert supervisor.popen.pid not in first
+    dead = min(first)
+    os.kill(dead, signal.SIGKILL)
+
+    # Another worker takes the dead one's place, with a heartbeat of its own.
+    wait_until(lambda: len(worker_pids() - first) == 1, process=supervisor, timeout=20)
+
+    assert supervisor.stop(signal.SIGTERM) == 0
+    # The live workers stopped cleanly (they removed their heartbeats); only the
+    # killed one's stale row is left.
+    assert worker_pids() == {dead}
 
 
 def test_the_worker_runs_a_queued_job(start, settings):
