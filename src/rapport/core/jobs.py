@@ -141,10 +141,11 @@ def enqueue(job_id: Any) -> None:
 
 
 def job_progress(job: Job, done: int, total: int | None = None) -> None:
-    """Save how far ``job`` got; raise ``JobCancelled`` if its owner cancelled it."""
-    still_running = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        progress_done=done, progress_total=total
-    )
+    """Save how far ``job`` got; raise ``JobCancelled`` if its owner cancelled it, or if
+    another worker took it over (this one was presumed dead: its heartbeat was late)."""
+    still_running = Job.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, worker_id=job.worker_id
+    ).update(progress_done=done, progress_total=total)
     if not still_running:
         raise JobCancelled
     job.progress_done, job.progress_total = done, total
@@ -258,8 +259,11 @@ def execute(job: Job) -> tuple[str, dict[str, Any]]:
 def finish(
     job: Job, status: JobStatus, *, message: str, result: dict[str, Any] | None = None
 ) -> None:
-    """Record the outcome, unless the owner cancelled meanwhile (then drop the file)."""
-    finished = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+    """Record the outcome, unless the owner cancelled meanwhile or another worker took
+    the job over (then drop the file)."""
+    finished = Job.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, worker_id=job.worker_id
+    ).update(
         status=status,
         message=message[:500],
         result=result or {},

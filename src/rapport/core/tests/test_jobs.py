@@ -135,6 +135,22 @@ def test_progress_raises_once_the_job_is_cancelled(as_alice):
     assert job.progress_done == 1
 
 
+def test_a_run_presumed_dead_stops_and_records_nothing_once_another_worker_took_over(alice):
+    # Its heartbeat was late (a long database stall): the job was queued again and
+    # another worker is running it now.
+    job = Job.objects.create(
+        owner=alice, kind="testing.count", title="t", status=JobStatus.RUNNING, worker_id="slow"
+    )
+    Job.objects.filter(pk=job.pk).update(worker_id="other")
+
+    with pytest.raises(JobCancelled):
+        jobs.job_progress(job, 1, 3)
+    jobs.finish(job, JobStatus.SUCCEEDED, message="Done by the slow one.")
+
+    job.refresh_from_db()
+    assert (job.status, job.progress_done, job.message) == (JobStatus.RUNNING, 0, "")
+
+
 def test_only_the_owner_cancels_and_only_an_unfinished_job(run, as_alice, bob):
     job = job_start(actor=as_alice, kind="testing.count", title="Count", params={"to": 1})
 

@@ -8,6 +8,7 @@ import threading
 import urllib.request
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import OperationalError, transaction
 
 from rapport.accounts.models import User
@@ -122,6 +123,11 @@ def test_concurrency_runs_supervised_workers_restarts_a_dead_one_and_stops_them_
     # The live workers stopped cleanly (they removed their heartbeats); only the
     # killed one's stale row is left.
     assert worker_pids() == {dead}
+
+
+def test_concurrency_below_one_is_refused():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("worker", "--concurrency", "0")
 
 
 def test_the_worker_runs_a_queued_job(start, settings):
