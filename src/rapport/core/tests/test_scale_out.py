@@ -39,7 +39,7 @@ from rapport.core.models import (
     WorkerHeartbeat,
 )
 from rapport.exchange.models import ImportRun, ImportStatus
-from rapport.testing.processes import RapportProcess, rapport_env, wait_until
+from rapport.testing.processes import wait_until
 
 pytestmark = [
     pytest.mark.redis,
@@ -83,25 +83,19 @@ def redis_queue():
 
 
 @pytest.fixture
-def start(tmp_path):
-    started: list[RapportProcess] = []
+def start(start_rapport):
+    """Web and worker processes on the Redis queue, with short heartbeats and imports
+    in small batches."""
 
-    def start_rapport(*arguments: str) -> RapportProcess:
-        env = rapport_env(
+    def start_on_redis(*arguments: str):
+        return start_rapport(
+            *arguments,
             RAPPORT_TASK_BACKEND=REDIS_URL,
             RAPPORT_IMPORT_BATCH_ROWS=str(IMPORT_BATCH),
             **FAST_HEARTBEATS,
         )
-        log = tmp_path / f"{arguments[0]}-{len(started)}.log"
-        process = RapportProcess(*arguments, env=env, log=log)
-        started.append(process)
-        return process
 
-    try:
-        yield start_rapport
-    finally:
-        for process in started:
-            process.stop(signal.SIGKILL)
+    return start_on_redis
 
 
 @dataclass

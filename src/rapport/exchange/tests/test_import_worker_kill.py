@@ -17,7 +17,7 @@ from rapport.core.jobs import recover_abandoned_jobs
 from rapport.core.models import AuditEntry, Job, JobStatus, Source
 from rapport.exchange.imports import import_configure, import_start, import_upload
 from rapport.exchange.models import ImportRun, ImportStatus
-from rapport.testing.processes import RapportProcess, rapport_env, wait_until
+from rapport.testing.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -41,20 +41,8 @@ def _people() -> tuple[str, dict[str, str], set[int]]:
 
 
 @pytest.fixture
-def worker(tmp_path):
-    started: list[RapportProcess] = []
-
-    def start() -> RapportProcess:
-        env = rapport_env(RAPPORT_IMPORT_BATCH_ROWS=BATCH)
-        process = RapportProcess(*WORKER, env=env, log=tmp_path / f"worker-{len(started)}.log")
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            process.stop(signal.SIGKILL)
+def worker(start_rapport):
+    return lambda: start_rapport(*WORKER, RAPPORT_IMPORT_BATCH_ROWS=BATCH)
 
 
 def test_a_killed_import_resumes_to_the_same_end_as_an_uninterrupted_one(worker, settings):
