@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -23,6 +24,7 @@ from playwright.sync_api import Page, sync_playwright
 from rapport.accounts.models import Role, Team, User
 from rapport.core.actors import Actor
 from rapport.core.models import Source
+from rapport.testing.processes import RapportProcess, rapport_env
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -157,6 +159,25 @@ def page() -> Iterator[Page]:
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def start_rapport(tmp_path) -> Iterator[Callable[..., RapportProcess]]:
+    """Start ``rapport <arguments>`` as a process on the test database, with ``env``
+    added to ``rapport_env``; every process started is killed at the end of the test."""
+    started: list[RapportProcess] = []
+
+    def start(*arguments: str, **env: str) -> RapportProcess:
+        log = tmp_path / f"{arguments[0]}-{len(started)}.log"
+        process = RapportProcess(*arguments, env=rapport_env(**env), log=log)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop(signal.SIGKILL)
 
 
 def log_in(page: Page, base_url: str, email: str) -> None:

@@ -184,6 +184,15 @@ elif TASK_BACKEND.kind == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A worker writes its heartbeat every WORKER_HEARTBEAT_SECONDS; one silent for
+# WORKER_STALE_SECONDS is taken for dead: /health stops counting it, and its
+# running jobs are taken over by the others.
+WORKER_HEARTBEAT_SECONDS = config.env_int("RAPPORT_WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
+WORKER_STALE_SECONDS = config.env_int("RAPPORT_WORKER_STALE_SECONDS", 60, minimum=2)
+if WORKER_STALE_SECONDS <= 2 * WORKER_HEARTBEAT_SECONDS:
+    raise config.ConfigError(
+        "RAPPORT_WORKER_STALE_SECONDS", "must be more than twice RAPPORT_WORKER_HEARTBEAT_SECONDS"
+    )
 
 LOG_FORMAT = config.env("RAPPORT_LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):

@@ -202,7 +202,9 @@ def _matching(job: Job) -> models.QuerySet:
     return rows
 
 
-@job_handler(BULK_JOB_KIND, authorize=_signed_in, clean_params=clean_bulk_params)
+# Resumable: run again, each record already changed is left as it is (no audit
+# entry, no event), so the action takes effect once.
+@job_handler(BULK_JOB_KIND, authorize=_signed_in, clean_params=clean_bulk_params, resumable=True)
 def bulk_action_job(job: Job, progress: Progress) -> dict[str, Any]:
     """Run a list's bulk action on every record its filters match, batch by batch."""
     action = job.params["action"]

@@ -275,7 +275,9 @@ def register_export(
     def run(job: Job, progress: Progress) -> dict[str, Any]:
         return export_rows(job, progress, model, list_query, done)
 
-    job_handler(kind, authorize=may_export(model), clean_params=clean_export_params)(run)
+    job_handler(
+        kind, authorize=may_export(model), clean_params=clean_export_params, resumable=True
+    )(run)
     EXPORT_KINDS[model._meta.label_lower] = kind
     EXPORTABLES[name] = Exportable(name, model, list_query, kind)
 

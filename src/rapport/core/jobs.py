@@ -15,6 +15,14 @@ transaction for the whole job. ``progress`` raises ``JobCancelled`` once the
 owner cancelled, which stops the handler where it stands. A handler raises
 ``JobError`` for a failure whose message the owner may read; any other error
 fails the job with a generic message and is logged.
+
+A job whose worker dies (killed, out of memory, its machine lost) is found by
+``recover_abandoned_jobs`` once that worker's heartbeat is stale. A kind
+registered ``resumable=True`` is queued again, up to ``MAX_ATTEMPTS`` runs in
+all, and another worker takes it over; its handler must then be idempotent:
+run again, it ends as one uninterrupted run would (an import goes on after its
+last committed batch, a bulk action leaves alone what already has the change,
+an export writes its file anew). Any other kind is marked failed.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -72,24 +81,33 @@ class JobKind:
     run: JobFunction
     authorize: Authorize | None = None
     clean_params: CleanParams | None = None
+    resumable: bool = False
 
+
+# Runs of one job at most: a job that keeps killing its worker is not taken up forever.
+MAX_ATTEMPTS = 3
 
 _kinds: dict[str, JobKind] = {}
 
 
 def job_handler(
-    kind: str, *, authorize: Authorize | None = None, clean_params: CleanParams | None = None
+    kind: str,
+    *,
+    authorize: Authorize | None = None,
+    clean_params: CleanParams | None = None,
+    resumable: bool = False,
 ) -> Callable[[JobFunction], JobFunction]:
     """Register the function that runs jobs of ``kind``.
 
     ``authorize(user)`` raises ``PermissionDenied`` for a user who may not run
     it; it is checked when the job starts and again when it runs.
     ``clean_params(params)`` returns the validated parameters or raises
-    ``ValidationError``.
+    ``ValidationError``. ``resumable``: run again after its worker died, the
+    handler finishes the work without repeating any of it (see the module's doc).
     """
 
     def register(function: JobFunction) -> JobFunction:
-        _kinds[kind] = JobKind(kind, function, authorize, clean_params)
+        _kinds[kind] = JobKind(kind, function, authorize, clean_params, resumable)
         return function
 
     return register
@@ -123,10 +141,11 @@ def enqueue(job_id: Any) -> None:
 
 
 def job_progress(job: Job, done: int, total: int | None = None) -> None:
-    """Save how far ``job`` got; raise ``JobCancelled`` if its owner cancelled it."""
-    still_running = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        progress_done=done, progress_total=total
-    )
+    """Save how far ``job`` got; raise ``JobCancelled`` if its owner cancelled it, or if
+    another worker took it over (this one was presumed dead: its heartbeat was late)."""
+    still_running = Job.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, worker_id=job.worker_id
+    ).update(progress_done=done, progress_total=total)
     if not still_running:
         raise JobCancelled
     job.progress_done, job.progress_total = done, total
@@ -155,20 +174,40 @@ def set_worker(worker_id: str) -> None:
     _this_worker = worker_id
 
 
-def fail_abandoned_jobs(*, alive_since: datetime.datetime) -> int:
-    """Mark failed the running jobs whose worker has not reported since ``alive_since``:
-    it was killed or lost, and nothing else would ever finish them."""
+def recover_abandoned_jobs(*, alive_since: datetime.datetime) -> tuple[int, int]:
+    """Take over the running jobs whose worker has not reported since ``alive_since``
+    (it was killed or lost, and nothing else would ever finish them): queue a
+    resumable one again while it has runs left, mark the others failed. Returns
+    how many were queued again and how many failed.
+
+    Several workers may sweep at once: each job changes only if it is still
+    running on the dead worker, so it is queued again at most once.
+    """
     alive = WorkerHeartbeat.objects.filter(seen_at__gte=alive_since).values("worker_id")
     abandoned = (
         Job.objects.filter(status=JobStatus.RUNNING)
         .exclude(worker_id="")
         .exclude(worker_id__in=alive)
+        .values_list("pk", "kind", "worker_id", "attempts")
     )
-    return abandoned.update(
-        status=JobStatus.FAILED,
-        message=_("The worker running this job stopped before it finished. Start it again."),
-        finished_at=timezone.now(),
-    )
+    requeued = failed = 0
+    for pk, kind, worker_id, attempts in abandoned:
+        still_there = Job.objects.filter(pk=pk, status=JobStatus.RUNNING, worker_id=worker_id)
+        job_kind = _kinds.get(kind)
+        if job_kind is not None and job_kind.resumable and attempts < MAX_ATTEMPTS:
+            with transaction.atomic():
+                if still_there.update(status=JobStatus.QUEUED, worker_id=""):
+                    transaction.on_commit(partial(enqueue, pk))
+                    requeued += 1
+                    logger.warning("job %s (%s): worker %s died, queued again", pk, kind, worker_id)
+        else:
+            message = _("The worker running this job stopped before it finished. Start it again.")
+            failed += still_there.update(
+                status=JobStatus.FAILED,
+                message=message,
+                finished_at=timezone.now(),
+            )
+    return requeued, failed
 
 
 def job_run(job_id: str) -> None:
@@ -178,7 +217,10 @@ def job_run(job_id: str) -> None:
     started, or run already by an earlier delivery of the same task).
     """
     started = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), worker_id=_this_worker
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        worker_id=_this_worker,
+        attempts=F("attempts") + 1,
     )
     if not started:
         return
@@ -217,8 +259,11 @@ def execute(job: Job) -> tuple[str, dict[str, Any]]:
 def finish(
     job: Job, status: JobStatus, *, message: str, result: dict[str, Any] | None = None
 ) -> None:
-    """Record the outcome, unless the owner cancelled meanwhile (then drop the file)."""
-    finished = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+    """Record the outcome, unless the owner cancelled meanwhile or another worker took
+    the job over (then drop the file)."""
+    finished = Job.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, worker_id=job.worker_id
+    ).update(
         status=status,
         message=message[:500],
         result=result or {},
@@ -296,7 +341,12 @@ def audit_row(entry: AuditEntry) -> list[Any]:
     ]
 
 
-@job_handler("audit.export", authorize=require_admin, clean_params=clean_audit_export_params)
+@job_handler(
+    "audit.export",
+    authorize=require_admin,
+    clean_params=clean_audit_export_params,
+    resumable=True,
+)
 def audit_export(job: Job, progress: Progress) -> dict[str, Any]:
     """Write the audit entries matching ``job.params`` to a CSV file."""
     entries = filter_entries(AuditEntry.objects.order_by("id"), **job.params)

@@ -276,6 +276,8 @@ class Job(models.Model):
     task_result_id = models.CharField(max_length=64, blank=True)
     # The worker running it, so a job whose worker died can be marked failed.
     worker_id = models.CharField(max_length=100, blank=True)
+    # Runs started: more than one when a dead worker's job was taken over.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -13,6 +13,11 @@ It runs three things at once:
 
 SIGTERM or SIGINT stops it cleanly: the running task finishes, the threads
 stop and the heartbeat row is removed.
+
+``Supervisor`` runs several such workers as child processes of one command
+(``rapport worker --concurrency N``), each with its own heartbeat, and starts
+again one that dies. Processes rather than threads: both task runners handle
+signals in their main thread, and a job's CPU work is not held back by the GIL.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,17 +43,20 @@ from rq.job import Job
 from rq.worker import SimpleWorker
 
 from rapport.core import jobs, schedule
-from rapport.core.health import HEARTBEAT_FRESH_FOR
+from rapport.core.health import heartbeat_fresh_for, uses_redis
 from rapport.core.models import WorkerHeartbeat
 from rapport.core.tasks import dispatch_until_empty
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_INTERVAL = 5.0
 OUTBOX_INTERVAL = 5.0
 # How long shutdown waits for an outbox delivery in progress; an event cut
 # off is delivered again later (at least once).
 THREAD_STOP_TIMEOUT = 30.0
+# How long a stopping worker process may finish its running task before it is killed.
+WORKER_STOP_TIMEOUT = 30.0
+# A supervised worker that died is started again, but not more often than this.
+RESTART_DELAY = 5.0
 
 
 def new_worker_id() -> str:
@@ -84,7 +95,9 @@ class Worker:
     interval: float = 1.0
     burst: bool = False
     worker_id: str = field(default_factory=new_worker_id)
-    heartbeat_interval: float = HEARTBEAT_INTERVAL
+    heartbeat_interval: float = field(
+        default_factory=lambda: float(settings.WORKER_HEARTBEAT_SECONDS)
+    )
     outbox_interval: float = OUTBOX_INTERVAL
     started_at: datetime.datetime = field(default_factory=timezone.now)
 
@@ -129,14 +142,22 @@ class Worker:
         )
 
     def sweep(self) -> None:
-        """Deliver pending events, fail the jobs of workers that died and run the
-        scheduled work that is due (reminders, digests)."""
+        """Deliver pending events, take over the jobs of workers that died and run
+        the scheduled work that is due (reminders, digests)."""
         delivered = dispatch_until_empty(worker_id=self.worker_id)
         if delivered:
             logger.info("worker %s delivered %d events", self.worker_id, delivered)
-        failed = jobs.fail_abandoned_jobs(alive_since=timezone.now() - HEARTBEAT_FRESH_FOR)
-        if failed:
-            logger.warning("worker %s marked %d abandoned jobs failed", self.worker_id, failed)
+        requeued, failed = jobs.recover_abandoned_jobs(
+            alive_since=timezone.now() - heartbeat_fresh_for()
+        )
+        if requeued or failed:
+            logger.warning(
+                "worker %s found %d abandoned jobs: %d queued again, %d failed",
+                self.worker_id,
+                requeued + failed,
+                requeued,
+                failed,
+            )
         schedule.run_due()
 
     def run_tasks(self) -> None:
@@ -199,5 +220,68 @@ def exit_quietly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def uses_redis() -> bool:
-    return settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
+def start_worker(arguments: list[str]) -> subprocess.Popen:
+    """``rapport worker <arguments>`` as a child process."""
+    # A session of its own, so a Ctrl+C in the terminal reaches only the parent,
+    # which then stops the worker once (a second signal would make the worker
+    # abandon its running task).
+    return subprocess.Popen(
+        [sys.executable, "-m", "rapport", "worker", *arguments],
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    """SIGTERM each worker, give them together ``WORKER_STOP_TIMEOUT`` to finish their
+    running tasks, then kill those still running."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + WORKER_STOP_TIMEOUT
+    for worker in workers:
+        try:
+            worker.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+@dataclass
+class Supervisor:
+    """``concurrency`` worker processes running ``rapport worker <arguments>``.
+
+    A worker that exits is started again (after ``RESTART_DELAY``); in burst mode
+    the supervisor waits for all of them instead. SIGTERM or SIGINT stops them
+    all after their running tasks.
+    """
+
+    arguments: list[str]
+    concurrency: int
+    burst: bool = False
+
+    def run(self) -> int:
+        stopping = threading.Event()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, lambda signum, frame: stopping.set())
+        workers = [start_worker(self.arguments) for _ in range(self.concurrency)]
+        started = [time.monotonic()] * self.concurrency
+        try:
+            while not stopping.wait(0.5):
+                if self.burst:
+                    if all(worker.poll() is not None for worker in workers):
+                        return max(worker.returncode for worker in workers)
+                    continue
+                for slot, worker in enumerate(workers):
+                    since = time.monotonic() - started[slot]
+                    if worker.poll() is not None and since >= RESTART_DELAY:
+                        logger.warning(
+                            "worker process %d exited with %d; starting another",
+                            worker.pid,
+                            worker.returncode,
+                        )
+                        workers[slot] = start_worker(self.arguments)
+                        started[slot] = time.monotonic()
+            return 0
+        finally:
+            stop_workers(workers)

@@ -511,7 +511,8 @@ def import_start(run: ImportRun, *, actor: Actor, dry_run: bool = False) -> Job:
 
 def notice_interruption(run: ImportRun) -> ImportRun:
     """Mark interrupted a run whose job ended without finishing it: its worker was
-    killed (the job was then failed by ``fail_abandoned_jobs``) or it failed."""
+    killed (and its job failed by ``recover_abandoned_jobs`` after its last try) or it
+    failed."""
     job = run.job
     active = run.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
     if active and job is not None and job.is_finished:
@@ -786,6 +787,8 @@ def _summary(tally: Tally) -> str:
 
 
 def _dry_run(path: Path, run: ImportRun, writer: Writer, progress: Progress) -> dict[str, Any]:
+    # A dry run taken over from a dead worker lists its failed rows once.
+    ImportFailure.objects.filter(run=run, dry_run=True).delete()
     total = _total(path, run)
     progress(0, total)
     summary = Tally()
@@ -870,7 +873,9 @@ def import_run_here(
     return execute_run(run, user=actor.user, dry_run=dry_run, progress=progress)
 
 
-@job_handler("exchange.import", authorize=_authorize_import)
+# Resumable: a run taken over after its worker died goes on after its last
+# committed batch; a dry run starts again from the top.
+@job_handler("exchange.import", authorize=_authorize_import, resumable=True)
 def run_import(job: Job, progress: Progress) -> dict[str, Any]:
     try:
         run = ImportRun.objects.get(pk=job.params["run"], owner=job.owner)

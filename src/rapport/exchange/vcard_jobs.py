@@ -22,7 +22,12 @@ from rapport.core.models import Job
 from rapport.exchange.vcard import cards_of, export_name
 
 
-@job_handler(VCARD_EXPORT_KIND, authorize=may_export(Contact), clean_params=clean_export_params)
+@job_handler(
+    VCARD_EXPORT_KIND,
+    authorize=may_export(Contact),
+    clean_params=clean_export_params,
+    resumable=True,
+)
 def export_vcards(job: Job, progress: Progress) -> dict[str, Any]:
     rows, _ordering = selected_rows(job.owner, queries.contact_list, job.params)
     total = rows.count()

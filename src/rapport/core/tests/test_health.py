@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from rapport.conftest import free_port
 from rapport.core import health
 from rapport.core.models import OutboxEvent, WorkerHeartbeat
 
@@ -115,6 +116,51 @@ def test_health_is_down_with_503_when_the_database_fails(monkeypatch):
     assert body["status"] == "down"
     assert body["checks"]["database"] == {"ok": False}
     assert "10.0.0.5" not in response.content.decode()
+
+
+def test_a_heartbeat_older_than_the_configured_staleness_is_not_a_running_worker(settings):
+    settings.WORKER_STALE_SECONDS = 3
+    heartbeat(datetime.timedelta(seconds=5))
+
+    assert health.report()["checks"]["worker"]["workers"] == 0
+
+
+def redis_queue_at(settings, url: str) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": url, "DEFAULT_TIMEOUT": 60}}
+
+
+@pytest.mark.redis
+def test_with_the_redis_queue_health_reports_redis(settings):
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    redis_queue_at(settings, url)
+    heartbeat(datetime.timedelta(seconds=1))
+
+    response = Client().get(reverse("core:health"))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["checks"]["redis"] == {"ok": True}
+
+
+def test_health_is_down_with_503_when_the_redis_queue_does_not_answer(settings):
+    # Nothing listens on a free port: the connection is refused at once.
+    redis_queue_at(settings, f"redis://127.0.0.1:{free_port()}/0")
+    heartbeat(datetime.timedelta(seconds=1))
+
+    response = Client().get(reverse("core:health"))
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["redis"] == {"ok": False}
+    assert body["checks"]["database"] == {"ok": True}
 
 
 def test_health_answers_get_and_head_only():

@@ -32,6 +32,11 @@ def count_to(job: Job, progress: jobs.Progress) -> dict:
     return {"counted": total, "message": f"Counted to {total}."}
 
 
+@job_handler("testing.resumable_count", resumable=True)
+def resumable_count(job: Job, progress: jobs.Progress) -> dict:
+    return count_to(job, progress)
+
+
 @job_handler("testing.crash")
 def crash(job: Job, progress: jobs.Progress) -> dict:
     raise KeyError("internal detail of row 42")
@@ -128,6 +133,22 @@ def test_progress_raises_once_the_job_is_cancelled(as_alice):
         jobs.job_progress(job, 2, 3)
     job.refresh_from_db()
     assert job.progress_done == 1
+
+
+def test_a_run_presumed_dead_stops_and_records_nothing_once_another_worker_took_over(alice):
+    # Its heartbeat was late (a long database stall): the job was queued again and
+    # another worker is running it now.
+    job = Job.objects.create(
+        owner=alice, kind="testing.count", title="t", status=JobStatus.RUNNING, worker_id="slow"
+    )
+    Job.objects.filter(pk=job.pk).update(worker_id="other")
+
+    with pytest.raises(JobCancelled):
+        jobs.job_progress(job, 1, 3)
+    jobs.finish(job, JobStatus.SUCCEEDED, message="Done by the slow one.")
+
+    job.refresh_from_db()
+    assert (job.status, job.progress_done, job.message) == (JobStatus.RUNNING, 0, "")
 
 
 def test_only_the_owner_cancels_and_only_an_unfinished_job(run, as_alice, bob):
@@ -413,11 +434,60 @@ def test_a_job_whose_worker_died_is_marked_failed(alice):
     running = {"alive": None, "gone": None, "": None}
     for worker_id in running:
         running[worker_id] = Job.objects.create(
-            owner=alice, kind="k", title="t", status=JobStatus.RUNNING, worker_id=worker_id
+            owner=alice,
+            kind="testing.count",
+            title="t",
+            status=JobStatus.RUNNING,
+            worker_id=worker_id,
         )
 
-    assert jobs.fail_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == 1
+    assert jobs.recover_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == (0, 1)
 
     statuses = {key: Job.objects.get(pk=job.pk).status for key, job in running.items()}
     assert statuses == {"alive": "running", "gone": "failed", "": "running"}
     assert "stopped before it finished" in Job.objects.get(pk=running["gone"].pk).message
+
+
+def test_a_resumable_job_whose_worker_died_is_run_again_once(
+    alice, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    stale = now - timedelta(seconds=61)
+    WorkerHeartbeat.objects.create(
+        worker_id="gone", hostname="h", pid=1, started_at=stale, seen_at=stale
+    )
+    job = Job.objects.create(
+        owner=alice,
+        kind="testing.resumable_count",
+        title="t",
+        params={"to": 2},
+        status=JobStatus.RUNNING,
+        worker_id="gone",
+        attempts=1,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+        assert jobs.recover_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == (1, 0)
+        # A second worker sweeping at the same time finds nothing left to take over.
+        assert jobs.recover_abandoned_jobs(alive_since=now - timedelta(seconds=60)) == (0, 0)
+
+    assert len(enqueued) == 1
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts) == (JobStatus.SUCCEEDED, {"counted": 2}, 2)
+
+
+def test_a_resumable_job_that_keeps_losing_its_worker_fails_after_its_last_try(alice):
+    now = timezone.now()
+    job = Job.objects.create(
+        owner=alice,
+        kind="testing.resumable_count",
+        title="t",
+        status=JobStatus.RUNNING,
+        worker_id="gone",
+        attempts=jobs.MAX_ATTEMPTS,
+    )
+
+    assert jobs.recover_abandoned_jobs(alive_since=now) == (0, 1)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED

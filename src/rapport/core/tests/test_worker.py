@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import urllib.request
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import OperationalError, transaction
 
 from rapport.accounts.models import User
@@ -18,7 +20,7 @@ from rapport.core.jobs import job_start
 from rapport.core.models import Job, JobStatus, OutboxEvent, OutboxStatus, Source, WorkerHeartbeat
 from rapport.core.worker import Periodic
 from rapport.testing.models import Specimen
-from rapport.testing.processes import RapportProcess, rapport_env, wait_until
+from rapport.testing.processes import wait_until
 
 # serialized_rollback: the flush after each test must leave the data migrations' rows
 # (roles, content types) for the transactional tests that follow.
@@ -31,33 +33,15 @@ LOST_ENQUEUE = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-@pytest.fixture
-def start(tmp_path):
-    """Start ``rapport <arguments>`` on the test database; killed at the end of the test."""
-    started: list[RapportProcess] = []
-
-    def start_rapport(*arguments: str, **env: str) -> RapportProcess:
-        log = tmp_path / f"{arguments[0]}-{len(started)}.log"
-        process = RapportProcess(*arguments, env=rapport_env(**env), log=log)
-        started.append(process)
-        return process
-
-    try:
-        yield start_rapport
-    finally:
-        for process in started:
-            process.stop(signal.SIGKILL)
-
-
 def nothing_pending() -> bool:
     return not OutboxEvent.objects.filter(status=OutboxStatus.PENDING).exists()
 
 
 def test_events_committed_while_no_worker_lives_are_delivered_by_the_next_worker(
-    start, tmp_path, settings
+    start_rapport, tmp_path, settings
 ):
     delivered = tmp_path / "delivered.txt"
-    crashed = start(*WORKER, RAPPORT_TEST_EVENT_LOG=str(delivered))
+    crashed = start_rapport(*WORKER, RAPPORT_TEST_EVENT_LOG=str(delivered))
     wait_until(WorkerHeartbeat.objects.exists, process=crashed)
     crashed.stop(signal.SIGKILL)
 
@@ -72,7 +56,7 @@ def test_events_committed_while_no_worker_lives_are_delivered_by_the_next_worker
     assert OutboxEvent.objects.filter(status=OutboxStatus.PENDING).count() == 3
     assert not delivered.exists()
 
-    start(*WORKER, RAPPORT_TEST_EVENT_LOG=str(delivered))
+    start_rapport(*WORKER, RAPPORT_TEST_EVENT_LOG=str(delivered))
 
     wait_until(nothing_pending)
     lines = delivered.read_text().splitlines()
@@ -89,8 +73,8 @@ def test_events_committed_while_no_worker_lives_are_delivered_by_the_next_worker
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_a_worker_reports_itself_and_removes_its_heartbeat_when_stopped(start, stop_signal):
-    worker = start(*WORKER)
+def test_a_worker_reports_itself_and_removes_its_heartbeat_when_stopped(start_rapport, stop_signal):
+    worker = start_rapport(*WORKER)
 
     mine = WorkerHeartbeat.objects.filter(pid=worker.popen.pid)
     wait_until(mine.exists, process=worker)
@@ -102,7 +86,33 @@ def test_a_worker_reports_itself_and_removes_its_heartbeat_when_stopped(start, s
     assert not mine.exists(), list(WorkerHeartbeat.objects.values("pid", "worker_id"))
 
 
-def test_the_worker_runs_a_queued_job(start, settings):
+def test_concurrency_runs_supervised_workers_restarts_a_dead_one_and_stops_them_all(start_rapport):
+    supervisor = start_rapport(*WORKER, "--concurrency", "2")
+
+    def worker_pids() -> set[int]:
+        return set(WorkerHeartbeat.objects.values_list("pid", flat=True))
+
+    wait_until(lambda: len(worker_pids()) == 2, process=supervisor)
+    first = worker_pids()
+    assert supervisor.popen.pid not in first
+    dead = min(first)
+    os.kill(dead, signal.SIGKILL)
+
+    # Another worker takes the dead one's place, with a heartbeat of its own.
+    wait_until(lambda: len(worker_pids() - first) == 1, process=supervisor, timeout=20)
+
+    assert supervisor.stop(signal.SIGTERM) == 0
+    # The live workers stopped cleanly (they removed their heartbeats); only the
+    # killed one's stale row is left.
+    assert worker_pids() == {dead}
+
+
+def test_concurrency_below_one_is_refused():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("worker", "--concurrency", "0")
+
+
+def test_the_worker_runs_a_queued_job(start_rapport, settings):
     settings.TASKS = DATABASE_QUEUE
     boss = User.objects.create_superuser(username="boss", email="boss@example.com", password=None)
     with transaction.atomic():
@@ -113,7 +123,7 @@ def test_the_worker_runs_a_queued_job(start, settings):
             params={},
         )
 
-    worker = start(*WORKER)
+    worker = start_rapport(*WORKER)
 
     wait_until(
         lambda: Job.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).exists(), process=worker
@@ -123,21 +133,21 @@ def test_the_worker_runs_a_queued_job(start, settings):
     assert job.result == {"rows": 0}
 
 
-def test_batch_mode_runs_what_is_queued_then_exits(start, tmp_path, settings):
+def test_batch_mode_runs_what_is_queued_then_exits(start_rapport, tmp_path, settings):
     delivered = tmp_path / "delivered.txt"
     settings.TASKS = LOST_ENQUEUE
     event = emit("specimen.created", obj=Specimen.objects.create(name="Acme"), actor=Actor.system())
 
-    worker = start("worker", "--batch", RAPPORT_TEST_EVENT_LOG=str(delivered))
+    worker = start_rapport("worker", "--batch", RAPPORT_TEST_EVENT_LOG=str(delivered))
 
     assert worker.popen.wait(60) == 0, worker.output()
     assert delivered.read_text() == f"{event.id} specimen.created\n"
     assert not WorkerHeartbeat.objects.exists()
 
 
-def test_serve_answers_health_and_stops_on_sigterm(start):
+def test_serve_answers_health_and_stops_on_sigterm(start_rapport):
     port = free_port()
-    server = start(
+    server = start_rapport(
         "serve", "--bind", f"127.0.0.1:{port}", "--no-worker", "--workers", "1", "--threads", "2"
     )
 
@@ -147,9 +157,9 @@ def test_serve_answers_health_and_stops_on_sigterm(start):
     assert server.stop(signal.SIGTERM) == 0
 
 
-def test_serve_runs_a_worker_beside_the_server_and_stops_it(start):
+def test_serve_runs_a_worker_beside_the_server_and_stops_it(start_rapport):
     port = free_port()
-    server = start(
+    server = start_rapport(
         "serve",
         RAPPORT_WEB_BIND=f"127.0.0.1:{port}",
         RAPPORT_WEB_WORKERS="1",
@@ -213,7 +223,7 @@ def redis_queue(settings):
 
 
 @pytest.mark.redis
-def test_a_job_runs_on_the_redis_queue(start, redis_queue):
+def test_a_job_runs_on_the_redis_queue(start_rapport, redis_queue):
     boss = User.objects.create_superuser(username="boss", email="boss@example.com", password=None)
     with transaction.atomic():
         job = job_start(
@@ -223,7 +233,7 @@ def test_a_job_runs_on_the_redis_queue(start, redis_queue):
     assert job.status == JobStatus.QUEUED
     assert redis_queue.llen("rq:queue:default") == 1
 
-    worker = start("worker", "--batch", RAPPORT_TASK_BACKEND=REDIS_URL)
+    worker = start_rapport("worker", "--batch", RAPPORT_TASK_BACKEND=REDIS_URL)
 
     assert worker.popen.wait(60) == 0, worker.output()
     job.refresh_from_db()

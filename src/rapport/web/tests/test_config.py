@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,12 +68,16 @@ def test_postgres_url_is_parsed_with_persistent_connections(clean_env, monkeypat
         ("RAPPORT_DEBUG", "maybe", "expected true or false"),
         ("RAPPORT_EMAIL_URL", "pigeon://coop", "unknown scheme 'pigeon'"),
         ("RAPPORT_SECRET_KEY", "short", "at least 32 characters"),
+        ("RAPPORT_WORKER_STALE_SECONDS", "10", "more than twice"),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
     clean_env, variable: str, value: str, message: str
 ) -> None:
     env = {"PATH": "/usr/bin:/bin", "RAPPORT_DATA_DIR": str(clean_env), variable: value}
+    # The code under test, where the suite runs from a checkout that is not the installed one.
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
 
     result = subprocess.run(
         [sys.executable, "-m", "rapport", "check"],

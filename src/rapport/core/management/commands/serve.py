@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from gunicorn.app.base import BaseApplication
 
 from rapport import config
-
-WORKER_STOP_TIMEOUT = 30
+from rapport.core.worker import start_worker, stop_workers
 
 
 class WebServer(BaseApplication):
@@ -97,7 +93,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "--workers, --threads and --timeout must be at least 1, --max-requests at least 0"
             )
-        worker = None if no_worker else start_worker()
+        worker = None if no_worker else start_worker([])
         server = WebServer(
             {
                 "bind": [bind],
@@ -119,29 +115,9 @@ class Command(BaseCommand):
             # Gunicorn's forked web processes leave through here too; only
             # the process that started the worker stops it.
             if worker is not None and os.getpid() == server_pid:
-                stop_worker(worker)
+                stop_workers([worker])
 
     def announce(self, arbiter: Any) -> None:
         for listener in arbiter.LISTENERS:
             self.stdout.write(f"Rapport is running at {listener}/ — Ctrl+C to stop.")
         self.stdout.flush()
-
-
-def start_worker() -> subprocess.Popen:
-    # A session of its own, so a Ctrl+C in the terminal reaches only the
-    # server, which then stops the worker once (a second signal would make
-    # the worker abandon its running task).
-    return subprocess.Popen(
-        [sys.executable, "-m", "rapport", "worker"], env=os.environ.copy(), start_new_session=True
-    )
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is not None:
-        return
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(WORKER_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()

@@ -6,9 +6,10 @@ import argparse
 import math
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from rapport.core.worker import Worker
+from rapport import config
+from rapport.core.worker import Supervisor, Worker
 
 
 def positive_seconds(raw: str) -> float:
@@ -22,8 +23,9 @@ class Command(BaseCommand):
     help = (
         "Run a background worker: it runs queued tasks (on the database queue, or on Redis "
         "when RAPPORT_TASK_BACKEND is redis://…), delivers pending domain events every few "
-        "seconds, and reports itself on /health. Run several for more throughput. "
-        "SIGTERM or Ctrl+C stops it after the running task."
+        "seconds, and reports itself on /health. --concurrency N runs N such worker "
+        "processes, restarting one that dies; for more than the CPUs of one machine, run "
+        "workers on more machines. SIGTERM or Ctrl+C stops them after their running tasks."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -47,6 +49,13 @@ class Command(BaseCommand):
             help="Seconds between deliveries of pending events (default: 5).",
         )
         parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=config.env_int("RAPPORT_WORKER_CONCURRENCY", 1, minimum=1),
+            help="Worker processes to run, each with its own heartbeat "
+            "(env RAPPORT_WORKER_CONCURRENCY, default 1).",
+        )
+        parser.add_argument(
             "--batch",
             action="store_true",
             help="Run the queued tasks, deliver the pending events, then exit.",
@@ -59,8 +68,25 @@ class Command(BaseCommand):
         interval: float,
         outbox_interval: float,
         batch: bool,
+        concurrency: int,
         **options: Any,
     ) -> None:
+        if concurrency < 1:
+            raise CommandError("--concurrency must be at least 1")
+        if concurrency > 1:
+            arguments = [
+                *(f"--queue={queue}" for queue in queues or []),
+                f"--interval={interval}",
+                f"--outbox-interval={outbox_interval}",
+                *(["--batch"] if batch else []),
+                "--concurrency=1",
+            ]
+            self.stdout.write(f"Rapport worker supervisor: {concurrency} worker processes")
+            self.stdout.flush()
+            code = Supervisor(arguments=arguments, concurrency=concurrency, burst=batch).run()
+            if code:
+                raise CommandError(f"a worker process exited with {code}", returncode=code)
+            return
         worker = Worker(
             queues=queues or ["default"],
             interval=interval,
