@@ -366,17 +366,13 @@ def visible_custom(user: User | None, model: type[models.Model], custom: dict | 
     return {key: value for key, value in (custom or {}).items() if key not in hidden}
 
 
-def check_field_writes(
-    user: User | None, model: type[models.Model], changed: object
-) -> None:
+def check_field_writes(user: User | None, model: type[models.Model], changed: object) -> None:
     """Refuse, as a field error each, a change of a field ``user`` may not change
     (hidden or read-only); ``changed`` names fields as the audit does."""
     access = field_access(user, model)
     refused = sorted(name for name in changed if name in access)  # type: ignore[attr-defined]
     if refused:
-        raise ValidationError(
-            {name: [_("You may not change this field.")] for name in refused}
-        )
+        raise ValidationError({name: [_("You may not change this field.")] for name in refused})
 
 
 def redact_changes(

@@ -1,0 +1,137 @@
+"""Field rules of a role: hidden and read-only fields, and sensitive custom fields,
+through the services, the API, list pages, exports and history."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+
+from rapport.accounts.models import Role
+from rapport.contacts import services
+from rapport.contacts.models import Company, Contact
+from rapport.core.customfields import customfield_create
+from rapport.core.permissions import hidden_fields, read_only_fields
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def restricted(alice) -> Role:
+    """Alice's role, but contacts' birthdays hidden and companies' revenue read-only."""
+    role = Role.objects.get(slug="sales-rep")
+    role.pk = None
+    role.slug, role.name, role.is_system = "restricted", "Restricted", False
+    role.field_rules = {
+        "contacts.contact": {"birthday": "hidden"},
+        "contacts.company": {"annual_revenue": "read_only"},
+    }
+    role.save()
+    alice.role = role
+    alice.save()
+    return role
+
+
+@pytest.fixture
+def secret_field(as_admin):
+    return customfield_create(
+        actor=as_admin,
+        content_type=ContentType.objects.get_for_model(Contact),
+        key="salary",
+        label="Salary",
+        field_type="integer",
+        sensitive=True,
+    )
+
+
+def test_the_rules_name_hidden_and_read_only_fields(alice, restricted, secret_field, admin):
+    assert hidden_fields(alice, Contact) == {"birthday", "custom.salary"}
+    assert read_only_fields(alice, Company) == {"annual_revenue"}
+    # Admin roles see sensitive fields unless their rules hide them.
+    assert hidden_fields(admin, Contact) == frozenset()
+
+
+def test_a_role_can_show_a_sensitive_field(alice, restricted, secret_field):
+    restricted.field_rules["contacts.contact"]["custom.salary"] = "read_only"
+    restricted.save()
+    alice.refresh_from_db()
+    assert "custom.salary" not in hidden_fields(alice, Contact)
+    assert "custom.salary" in read_only_fields(alice, Contact)
+
+
+def test_the_service_refuses_a_change_of_a_hidden_or_read_only_field(
+    alice, as_alice, restricted, secret_field
+):
+    contact = services.contact_create(actor=as_alice, values={"first_name": "Ada"})
+    with pytest.raises(ValidationError) as error:
+        services.contact_update(
+            contact, actor=as_alice, values={"birthday": datetime.date(1990, 1, 2)}
+        )
+    assert set(error.value.message_dict) == {"birthday"}
+    with pytest.raises(ValidationError) as error:
+        services.contact_update(contact, actor=as_alice, custom={"salary": 10})
+    assert set(error.value.message_dict) == {"custom.salary"}
+    contact.refresh_from_db()
+    assert contact.birthday is None and contact.version == 1
+    # Creating with a value is refused the same way; other changes go through.
+    with pytest.raises(ValidationError):
+        services.company_create(
+            actor=as_alice, values={"name": "Acme", "annual_revenue": Decimal("5")}
+        )
+    assert not Company.objects.exists()
+    services.contact_update(contact, actor=as_alice, values={"last_name": "Lovelace"})
+    contact.refresh_from_db()
+    assert contact.last_name == "Lovelace"
+
+
+def test_the_api_leaves_hidden_fields_out_and_refuses_writes(
+    alice, alice_client, as_alice, restricted, secret_field, as_admin
+):
+    contact = services.contact_create(
+        actor=as_admin,
+        values={"first_name": "Ada", "owner": alice, "birthday": datetime.date(1990, 1, 2)},
+        custom={"salary": 100},
+    )
+    body = alice_client.get(f"{API}/contacts/{contact.pk}").json()
+    assert "birthday" not in body
+    assert body["custom"] == {}
+    listed = alice_client.get(f"{API}/contacts").json()["items"][0]
+    assert "birthday" not in listed and "salary" not in listed["custom"]
+
+    response = alice_client.patch(
+        f"{API}/contacts/{contact.pk}", {"birthday": "2000-01-01"}, "application/json"
+    )
+    assert response.status_code == 422
+    assert {error["field"] for error in response.json()["errors"]} == {"birthday"}
+    contact.refresh_from_db()
+    assert contact.birthday == datetime.date(1990, 1, 2)
+
+
+def test_list_pages_offer_no_column_filter_or_sort_on_a_hidden_field(
+    alice, alice_client, restricted, as_admin
+):
+    services.contact_create(
+        actor=as_admin,
+        values={"first_name": "Ada", "owner": alice, "birthday": datetime.date(1990, 1, 2)},
+    )
+    page = alice_client.get("/contacts/?columns=name&columns=birthday").content.decode()
+    assert "1990" not in page
+    assert 'value="birthday"' not in page
+    assert alice_client.get("/contacts/?sort=birthday").status_code == 200
+    # A filter on the hidden field is not a filter: it cannot narrow the list to tell
+    # what the field holds.
+    api = alice_client.get(f"{API}/contacts?sort=birthday")
+    assert api.status_code in (400, 422)
+
+
+def test_history_leaves_out_changes_of_hidden_fields(alice, alice_client, restricted, as_admin):
+    contact = services.contact_create(actor=as_admin, values={"first_name": "Ada", "owner": alice})
+    services.contact_update(
+        contact, actor=as_admin, values={"birthday": datetime.date(1990, 1, 2), "last_name": "L"}
+    )
+    page = alice_client.get(f"/history/contacts.contact/{contact.pk}/").content.decode()
+    assert "1990" not in page
+    assert "Last name" in page or "last_name" in page
