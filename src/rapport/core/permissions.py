@@ -308,6 +308,17 @@ def rule_fields(model: type[models.Model]) -> list[tuple[str, str]]:
     return fields
 
 
+def sensitive_custom_fields(model: type[models.Model]) -> set[str]:
+    """The custom fields of ``model`` marked sensitive, as rules name them."""
+    from rapport.core.customfields import definitions_for
+
+    return {
+        f"{CUSTOM_RULE_PREFIX}{definition.key}"
+        for definition in definitions_for(model)
+        if definition.sensitive
+    }
+
+
 def field_access(user: User | None, model: type[models.Model]) -> dict[str, str]:
     """``{field: FieldAccess}`` for the fields of ``model`` that ``user`` may not see or
     not change; the rest are normal. Superusers have no rules; sensitive custom fields
@@ -319,14 +330,11 @@ def field_access(user: User | None, model: type[models.Model]) -> dict[str, str]
         cache = user._rapport_field_access = {}  # type: ignore[attr-defined]
     label = object_type(model)
     if label not in cache:
-        from rapport.core.customfields import definitions_for
-
         role = user.role
         rules = dict((role.field_rules or {}).get(label) or {})
         if not role.is_admin and hasattr(model, "custom"):
-            for definition in definitions_for(model):
-                if definition.sensitive:
-                    rules.setdefault(f"{CUSTOM_RULE_PREFIX}{definition.key}", FieldAccess.HIDDEN)
+            for name in sensitive_custom_fields(model):
+                rules.setdefault(name, FieldAccess.HIDDEN)
         cache[label] = {
             name: access
             for name, access in rules.items()
