@@ -405,17 +405,17 @@ def clean_permissions(grants: Any) -> dict[str, dict[str, str]]:
     if not isinstance(grants, dict):
         raise ValidationError(_("Permissions must map object types to actions."))
     cleaned: dict[str, dict[str, str]] = {}
-    for object_type, actions in grants.items():
+    for type_name, actions in grants.items():
         if not isinstance(actions, dict):
             raise ValidationError(
-                _("Permissions of %(type)s must map actions to scopes.") % {"type": object_type}
+                _("Permissions of %(type)s must map actions to scopes.") % {"type": type_name}
             )
         for action, granted in actions.items():
             if action not in ACTIONS:
                 raise ValidationError(_("Unknown action %(action)s.") % {"action": action})
             if granted not in Scope.values:
                 raise ValidationError(_("Unknown scope %(scope)s.") % {"scope": granted})
-        cleaned[str(object_type)] = {
+        cleaned[str(type_name)] = {
             action: actions[action] for action in ACTIONS if action in actions
         }
     return cleaned
