@@ -357,8 +357,9 @@ class RecordOut(Schema):
             result._hidden = hidden_fields(getattr(request, "auth", None), type(values))
         return result
 
+    # No return annotation: the JSON schema stays the model's own, not "any object".
     @model_serializer(mode="wrap")
-    def _without_hidden_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_hidden_fields(self, handler: SerializerFunctionWrapHandler):
         data = handler(self)
         for name in self._hidden:
             if name.startswith(CUSTOM_RULE_PREFIX):

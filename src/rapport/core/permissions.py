@@ -344,10 +344,16 @@ def field_access(user: User | None, model: type[models.Model]) -> dict[str, str]
 
 
 def hidden_fields(user: User | None, model: type[models.Model]) -> frozenset[str]:
-    """The fields of ``model`` that ``user`` may not see (custom ones as ``custom.<key>``)."""
-    return frozenset(
+    """The fields of ``model`` that ``user`` may not see (custom ones as ``custom.<key>``),
+    with the fields a model derives from them (``field_rule_companions``, e.g. a deal's
+    amount in the base currency goes with its amount)."""
+    hidden = {
         name for name, access in field_access(user, model).items() if access == FieldAccess.HIDDEN
-    )
+    }
+    companions: dict[str, tuple[str, ...]] = getattr(model, "field_rule_companions", {})
+    for name in list(hidden):
+        hidden.update(companions.get(name, ()))
+    return frozenset(hidden)
 
 
 def read_only_fields(user: User | None, model: type[models.Model]) -> frozenset[str]:
@@ -390,3 +396,22 @@ def redact_changes(
     see, so history and timelines tell neither their values nor that they changed."""
     hidden = hidden_fields(user, model)
     return {name: values for name, values in changes.items() if name not in hidden}
+
+
+def mask_hidden_fields(user: User | None, obj: ModelT) -> ModelT:
+    """Blank, on this in-memory ``obj`` only, the fields ``user`` may not see, so a page
+    that shows it whole (a header, a summary) cannot show them. Only for reading: the
+    record services re-read a record under lock before they write it."""
+    hidden = hidden_fields(user, type(obj))
+    if not hidden:
+        return obj
+    custom_keys = hidden_custom_keys(user, type(obj))
+    if custom_keys and isinstance(getattr(obj, "custom", None), dict):
+        obj.custom = {k: v for k, v in obj.custom.items() if k not in custom_keys}
+    for name in hidden - {f"{CUSTOM_RULE_PREFIX}{key}" for key in custom_keys}:
+        field = obj._meta.get_field(name)
+        text = isinstance(field, (models.CharField, models.TextField)) and not field.null
+        setattr(obj, field.attname, "" if text else None)
+        if field.is_relation and field.is_cached(obj):
+            field.delete_cached_value(obj)
+    return obj

@@ -24,8 +24,8 @@ from rapport.core import savedviews
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import call_service
-from rapport.core.permissions import can, can_create
+from rapport.core.forms import apply_field_rules, call_service
+from rapport.core.permissions import can, can_create, mask_hidden_fields
 from rapport.sales import deal_queries, deals
 from rapport.sales.deal_forms import (
     DealForm,
@@ -199,7 +199,7 @@ def _custom_rows(deal: Deal) -> list[dict[str, str]]:
 
 @login_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _visible(request, pk)
+    deal = mask_hidden_fields(request.user, _visible(request, pk))
     can_edit = can(request.user, "edit", deal)
     items = list(deal.line_items.select_related("product"))
     places = decimal_places(deal.currency_id)
@@ -239,10 +239,10 @@ def deal_create(request: HttpRequest) -> HttpResponse:
     initial = {"currency": base_currency(), "pipeline": request.GET.get("pipeline")}
     if request.GET.get("company", "").isdigit():
         initial["company"] = request.GET["company"]
-    form = DealForm(
-        request.POST or None,
-        initial=initial,
-        companies=visible_companies(request.user),
+    form = apply_field_rules(
+        DealForm(request.POST or None, initial=initial, companies=visible_companies(request.user)),
+        request.user,
+        Deal,
     )
     if not form.initial.get("pipeline") and default_pipeline():
         form.initial["pipeline"] = default_pipeline().pk
@@ -262,7 +262,11 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _visible(request, pk, "edit")
-    form = DealForm(request.POST or None, deal=deal, companies=visible_companies(request.user))
+    form = apply_field_rules(
+        DealForm(request.POST or None, deal=deal, companies=visible_companies(request.user)),
+        request.user,
+        Deal,
+    )
     if request.method == "POST" and form.is_valid():
         saved = call_service(
             form,

@@ -365,6 +365,9 @@ class Deal(Record):
     ``amount_base`` is ``amount`` in the base currency at the rate of the day it was
     last written (of the close day once closed), so reports sum one column."""
 
+    # A role's rule hiding the amount hides what is derived from it too.
+    field_rule_companions = {"amount": ("amount_base",)}
+
     name = models.CharField(_("name"), max_length=200)
     pipeline = models.ForeignKey(
         Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals"

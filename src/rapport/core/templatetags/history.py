@@ -26,8 +26,15 @@ def history_tab(
     ).order_by("-id")[: limit + 1]
     entries = list(entries)
     return {
-        "entries": describe_entries(entries[:limit], model, context["request"].user),
+        "entries": describe_entries(entries[:limit], model, _reader(context)),
         "has_more": len(entries) > limit,
         "object_type": model._meta.label_lower,
         "object_id": record.pk,
     }
+
+
+def _reader(context: template.Context) -> object:
+    """The user reading the page, whose role's field rules apply; ``None`` for a
+    template rendered without a request (no rules apply then)."""
+    request = context.get("request")
+    return getattr(request, "user", None)
