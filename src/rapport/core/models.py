@@ -376,7 +376,10 @@ class RecordShare(models.Model):
     from the index alone.
     """
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the composite indexes below, which it leads.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     object_id = models.PositiveBigIntegerField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

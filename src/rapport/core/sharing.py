@@ -94,6 +94,9 @@ def unshare_record(share: RecordShare, *, actor: Actor) -> None:
     obj = share.content_type.get_object_for_this_type(pk=share.object_id)
     _require_shareable(obj, actor)
     with transaction.atomic():
+        share = (
+            RecordShare.objects.select_for_update().select_related("user", "team").get(pk=share.pk)
+        )
         audit_log(
             actor=actor,
             action=AuditAction.UNSHARE,
