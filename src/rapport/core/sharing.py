@@ -95,7 +95,9 @@ def unshare_record(share: RecordShare, *, actor: Actor) -> None:
     _require_shareable(obj, actor)
     with transaction.atomic():
         share = (
-            RecordShare.objects.select_for_update().select_related("user", "team").get(pk=share.pk)
+            RecordShare.objects.select_for_update(of=("self",))
+            .select_related("user", "team")
+            .get(pk=share.pk)
         )
         audit_log(
             actor=actor,
