@@ -47,12 +47,15 @@ CONFLICT_MESSAGE = gettext_lazy(
 
 
 def _visible(request: HttpRequest, pk: int, action: str = "view") -> Deal:
-    """The deal ``pk`` if the user may ``action`` it; 404 otherwise (a deal one may see
-    but not edit is not there to be moved)."""
-    found = deal_queries.visible_deals(request.user, action).select_related(
+    """The deal ``pk`` if the user may ``action`` it: 404 when they may not see it, 403
+    when they may see it but not ``action`` it, as on every record's pages."""
+    found = deal_queries.visible_deals(request.user).select_related(
         "pipeline", "stage", "company", "owner", "team", "currency", "lost_reason"
     )
-    return get_object_or_404(found, pk=pk)
+    deal = get_object_or_404(found, pk=pk)
+    if action != "view" and not can(request.user, action, deal):
+        raise PermissionDenied
+    return deal
 
 
 def _back_to(request: HttpRequest, deal: Deal) -> str:
