@@ -135,3 +135,69 @@ def test_history_leaves_out_changes_of_hidden_fields(alice, alice_client, restri
     page = alice_client.get(f"/history/contacts.contact/{contact.pk}/").content.decode()
     assert "1990" not in page
     assert "Last name" in page or "last_name" in page
+
+
+def test_exports_leave_hidden_columns_out(
+    alice, alice_client, restricted, as_admin, django_capture_on_commit_callbacks
+):
+    import json
+
+    from rapport.core.models import Job
+
+    restricted.permissions = {**restricted.permissions, "contacts.contact": {"view": "all"}}
+    restricted.permissions["contacts.contact"]["export"] = "all"
+    restricted.save()
+    services.contact_create(
+        actor=as_admin,
+        values={"first_name": "Ada", "owner": alice, "birthday": datetime.date(1990, 1, 2)},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(
+            f"{API}/exports",
+            {"object_type": "contacts", "format": "jsonl", "columns": ["name", "birthday"]},
+            "application/json",
+        )
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["job"])
+    with job.result_file.open("rb") as handle:
+        rows = [json.loads(line) for line in handle.read().decode().splitlines()]
+    assert rows and all("Birthday" not in row and "birthday" not in row for row in rows)
+    assert "1990" not in json.dumps(rows)
+
+
+def test_forms_disable_read_only_fields_and_leave_hidden_ones_out(
+    alice, alice_client, as_alice, restricted
+):
+    company = services.company_create(actor=as_alice, values={"name": "Acme"})
+    form = alice_client.get(f"/companies/{company.pk}/edit/").context["form"]
+    assert form.fields["annual_revenue"].disabled
+    contact = services.contact_create(actor=as_alice, values={"first_name": "Ada"})
+    form = alice_client.get(f"/contacts/{contact.pk}/edit/").context["form"]
+    assert "birthday" not in form.fields
+    # Inline editing: a hidden field is not there, a read-only one is not editable.
+    assert alice_client.get(f"/contacts/{contact.pk}/fields/birthday/").status_code == 404
+    response = alice_client.post(
+        f"/companies/{company.pk}/fields/annual_revenue/",
+        {"annual_revenue": "5", "version": company.version},
+    )
+    assert response.status_code == 403
+    company.refresh_from_db()
+    assert company.annual_revenue is None
+
+
+def test_imports_refuse_a_mapping_to_a_field_the_role_may_not_change(admin, admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    admin.role.field_rules = {"contacts.contact": {"job_title": "read_only"}}
+    admin.role.save()
+    file = SimpleUploadedFile("people.csv", b"E-mail,Job title\nada@example.com,CEO\n")
+    run = admin_client.post(f"{API}/imports", {"object_type": "contacts", "file": file}).json()
+    assert "job_title" not in run["mapping"].values()
+
+    response = admin_client.put(
+        f"{API}/imports/{run['id']}/mapping",
+        {"columns": {"E-mail": "email", "Job title": "job_title"}, "options": {"key": "email"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "Job title" in response.content.decode()
