@@ -322,6 +322,23 @@ def sensitive_custom_fields(model: type[models.Model]) -> set[str]:
     }
 
 
+def _sensitive_by_type(user: User) -> dict[str, set[str]]:
+    """The sensitive custom fields of every object type, read once per user object (one
+    query however many types a page shows)."""
+    cached = getattr(user, "_rapport_sensitive", None)
+    if cached is None:
+        from rapport.core.models import CustomFieldDefinition
+
+        cached = {}
+        rows = CustomFieldDefinition.objects.filter(sensitive=True, active=True).values_list(
+            "content_type__app_label", "content_type__model", "key"
+        )
+        for app_label, model_name, key in rows:
+            cached.setdefault(f"{app_label}.{model_name}", set()).add(f"{CUSTOM_RULE_PREFIX}{key}")
+        user._rapport_sensitive = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def field_access(user: User | None, model: type[models.Model]) -> dict[str, str]:
     """``{field: FieldAccess}`` for the fields of ``model`` that ``user`` may not see or
     not change; the rest are normal. Superusers have no rules; sensitive custom fields
@@ -336,7 +353,7 @@ def field_access(user: User | None, model: type[models.Model]) -> dict[str, str]
         role = user.role
         rules = dict((role.field_rules or {}).get(label) or {})
         if not role.is_admin and hasattr(model, "custom"):
-            for name in sensitive_custom_fields(model):
+            for name in _sensitive_by_type(user).get(label, ()):
                 rules.setdefault(name, FieldAccess.HIDDEN)
         cache[label] = {
             name: access

@@ -201,3 +201,15 @@ def test_imports_refuse_a_mapping_to_a_field_the_role_may_not_change(admin, admi
     )
     assert response.status_code == 422
     assert "Job title" in response.content.decode()
+
+
+def test_search_subtitles_show_no_hidden_field(alice, alice_client, restricted, as_admin):
+    restricted.field_rules["contacts.contact"]["job_title"] = "hidden"
+    restricted.save()
+    services.contact_create(
+        actor=as_admin, values={"first_name": "Ada", "job_title": "Treasurer", "owner": alice}
+    )
+    groups = alice_client.get(f"{API}/search", {"q": "Ada"}).json()["groups"]
+    hits = [hit for group in groups for hit in group["hits"]]
+    assert [hit["title"] for hit in hits] == ["Ada"]
+    assert "Treasurer" not in hits[0]["subtitle"]

@@ -207,3 +207,13 @@ def test_the_contact_list_costs_the_same_however_many_records_are_shared(
         response = charlie_client.get("/contacts/")
     assert len(six) == len(one)
     assert all(f"P{n}" in response.content.decode() for n in range(6))
+
+
+def test_search_finds_records_shared_with_the_user(ada, as_alice, charlie, charlie_client):
+    def found() -> list[int]:
+        groups = charlie_client.get(f"{API}/search", {"q": "Ada"}).json()["groups"]
+        return [hit["id"] for group in groups for hit in group["hits"]]
+
+    assert found() == []
+    share_record(ada, actor=as_alice, user=charlie)
+    assert found() == [ada.pk]
