@@ -98,6 +98,11 @@ class CustomFieldForm(forms.Form):
     )
     field_type = forms.ChoiceField(label=_("Type"), choices=FieldType.choices)
     required = forms.BooleanField(label=_("Required"), required=False)
+    sensitive = forms.BooleanField(
+        label=_("Sensitive"),
+        required=False,
+        help_text=_("Hidden from every role but admin roles, unless a role's field rules show it."),
+    )
     choices = forms.CharField(
         label=_("Choices"),
         required=False,
@@ -139,6 +144,7 @@ class CustomFieldForm(forms.Form):
             "key": definition.key,
             "field_type": definition.field_type,
             "required": definition.required,
+            "sensitive": definition.sensitive,
             "choices": "\n".join(definition.choices),
             "default": "" if definition.default is None else definition.default,
             "help_text": definition.help_text,
@@ -160,6 +166,7 @@ class CustomFieldForm(forms.Form):
             "key": data["key"],
             "field_type": data["field_type"],
             "required": data["required"],
+            "sensitive": data["sensitive"],
             "choices": [line.strip() for line in data["choices"].splitlines() if line.strip()],
             "default": data["default"] or None,
             "help_text": data["help_text"],

@@ -213,3 +213,23 @@ def test_search_subtitles_show_no_hidden_field(alice, alice_client, restricted, 
     hits = [hit for group in groups for hit in group["hits"]]
     assert [hit["title"] for hit in hits] == ["Ada"]
     assert "Treasurer" not in hits[0]["subtitle"]
+
+
+def test_an_admin_marks_a_custom_field_sensitive_on_its_page(admin_client):
+    content_type = ContentType.objects.get_for_model(Contact)
+    response = admin_client.post(
+        "/settings/custom-fields/new/",
+        {
+            "content_type": content_type.pk,
+            "label": "Salary",
+            "key": "salary",
+            "field_type": "integer",
+            "sensitive": "on",
+            "position": 0,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    from rapport.core.models import CustomFieldDefinition
+
+    assert CustomFieldDefinition.objects.get(key="salary").sensitive
