@@ -404,7 +404,14 @@ def check_field_writes(user: User | None, model: type[models.Model], changed: ob
     """Refuse, as a field error each, a change of a field ``user`` may not change
     (hidden or read-only); ``changed`` names fields as the audit does."""
     access = field_access(user, model)
-    refused = sorted(name for name in changed if name in access)  # type: ignore[attr-defined]
+    # What the services compute (a document's totals) changes with what the user may
+    # change; a rule hides it, never stops it being kept up to date.
+    computed = set(getattr(model, "computed_fields", ()))
+    refused = sorted(
+        name
+        for name in changed  # type: ignore[attr-defined]
+        if name in access and name not in computed
+    )
     if refused:
         raise ValidationError({name: [_("You may not change this field.")] for name in refused})
 

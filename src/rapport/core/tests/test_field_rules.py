@@ -233,3 +233,28 @@ def test_an_admin_marks_a_custom_field_sensitive_on_its_page(admin_client):
     from rapport.core.models import CustomFieldDefinition
 
     assert CustomFieldDefinition.objects.get(key="salary").sensitive
+
+
+def test_a_hidden_deal_amount_is_absent_with_what_derives_from_it(
+    alice, alice_client, restricted, as_alice
+):
+    from rapport.sales import deals
+
+    restricted.field_rules["sales.deal"] = {"amount": "hidden"}
+    restricted.save()
+    alice.refresh_from_db()
+    # The services still compute what derives from the amount when the role writes.
+    deal = deals.deal_create(actor=as_alice, values={"name": "Fleet"})
+    body = alice_client.get(f"{API}/deals/{deal.pk}").json()
+    assert body["name"] == "Fleet"
+    assert "amount" not in body and "amount_base" not in body
+    page = alice_client.get(f"/deals/{deal.pk}/").content.decode()
+    assert "Fleet" in page
+    response = alice_client.patch(f"{API}/deals/{deal.pk}", {"amount": "5"}, "application/json")
+    assert response.status_code == 422
+    assert (
+        alice_client.patch(
+            f"{API}/deals/{deal.pk}", {"name": "Fleet 2"}, "application/json"
+        ).status_code
+        == 200
+    )
