@@ -125,6 +125,22 @@ class CustomFieldsModel(models.Model):
         abstract = True
 
 
+# Fields of a record the services set themselves, never from input.
+PROTECTED_FIELDS = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "deleted_at",
+        "deleted_by",
+        "version",
+        "custom",
+    }
+)
+
+
 class Record(
     TimestampedModel,
     AuthoredModel,

@@ -43,7 +43,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import FieldAccess, Scope
-from rapport.core.models import RecordShare, ShareAccess
+from rapport.core.models import PROTECTED_FIELDS, RecordShare, ShareAccess
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -273,21 +273,7 @@ def require_admin(user: User | None) -> None:
 # Field rules
 
 # Fields no rule may name: what the services set, and what scopes and ownership read.
-UNRULED_FIELDS = frozenset(
-    {
-        "id",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "updated_by",
-        "deleted_at",
-        "deleted_by",
-        "version",
-        "custom",
-        "owner",
-        "team",
-    }
-)
+UNRULED_FIELDS = PROTECTED_FIELDS | {"owner", "team"}
 CUSTOM_RULE_PREFIX = "custom."
 
 

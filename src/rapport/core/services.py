@@ -25,7 +25,7 @@ from rapport.core.audit import audit_log, diff, snapshot
 from rapport.core.customfields import EMPTY, validate_custom
 from rapport.core.events import emit
 from rapport.core.exceptions import VersionConflict
-from rapport.core.models import AuditAction, Record
+from rapport.core.models import PROTECTED_FIELDS, AuditAction, Record
 from rapport.core.permissions import (
     CUSTOM_RULE_PREFIX,
     can_create,
@@ -36,21 +36,6 @@ from rapport.core.permissions import (
 )
 
 RecordT = TypeVar("RecordT", bound=Record)
-
-# Set by the services themselves, never from input.
-PROTECTED_FIELDS = frozenset(
-    {
-        "id",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "updated_by",
-        "deleted_at",
-        "deleted_by",
-        "version",
-        "custom",
-    }
-)
 
 
 # Per record type, what restoring one from the trash also does in its transaction.
