@@ -192,13 +192,13 @@ def scope(
     shared = None if own_only or granted == Scope.ALL else shared_ids(user, queryset.model, action)
     if granted == Scope.NONE and shared is None:
         return queryset.none()
-    condition = (
-        Q(pk__in=[])
-        if granted == Scope.NONE
-        else scope_filter(user, Scope.OWN if own_only else granted, queryset.model)
-    )
-    if shared is not None:
-        condition = Q(pk__in=shared) if granted == Scope.NONE else condition | Q(pk__in=shared)
+    if granted == Scope.NONE:
+        condition = Q(pk__in=shared)
+    else:
+        # ``None`` only for the all scope, which needs no shares.
+        condition = scope_filter(user, Scope.OWN if own_only else granted, queryset.model)
+        if shared is not None:
+            condition = condition | Q(pk__in=shared)
     if condition is not None:
         queryset = queryset.filter(condition)
     privacy = privacy_filter(user, queryset.model)
