@@ -258,3 +258,12 @@ def test_a_hidden_deal_amount_is_absent_with_what_derives_from_it(
         ).status_code
         == 200
     )
+
+
+def test_the_activity_forms_leave_hidden_fields_out(alice, alice_client, as_alice, restricted):
+    restricted.field_rules["activities.activity"] = {"location": "hidden"}
+    restricted.save()
+    contact = services.contact_create(actor=as_alice, values={"first_name": "Ada"})
+    url = f"/timeline/contacts.contact/{contact.pk}/log/meeting/"
+    form = alice_client.get(url, headers={"HX-Request": "true"}).context["form"]
+    assert "location" not in form.fields and "subject" in form.fields
