@@ -8,6 +8,7 @@ from rapport.contacts.duplicate_api import router as duplicates_router
 from rapport.core.api import RapportAPI
 from rapport.core.api_routes import router as core_router
 from rapport.core.search_api import router as search_router
+from rapport.core.sharing_api import router as sharing_router
 from rapport.exchange.api import router as exchange_router
 from rapport.exchange.vcard_api import router as vcard_router
 from rapport.mail.api import router as mail_router
@@ -30,6 +31,7 @@ api.add_router("", duplicates_router)
 api.add_router("", activities_router)
 api.add_router("", attachments_router)
 api.add_router("", search_router)
+api.add_router("", sharing_router)
 api.add_router("", notifications_router)
 api.add_router("", tasks_router)
 api.add_router("", mail_router)

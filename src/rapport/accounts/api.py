@@ -114,6 +114,11 @@ class RoleOut(Schema):
     permissions: dict[str, dict[str, str]] = Field(
         description="Scope (none, own, team, all) per object type and action; '*' is the default."
     )
+    field_rules: dict[str, dict[str, str]] = Field(
+        description="Per object type, fields the role may not see (hidden) or not change "
+        "(read_only); custom fields as custom.<key>. Sensitive custom fields are hidden "
+        "from roles other than admin roles unless named here (normal shows them)."
+    )
 
 
 class TeamOut(Schema):

@@ -19,8 +19,17 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from rapport.accounts.models import ACTIONS, TIMEZONE_CHOICES, Role, Scope, Team, TokenScope, User
-from rapport.core.permissions import object_type
+from rapport.accounts.models import (
+    ACTIONS,
+    TIMEZONE_CHOICES,
+    FieldAccess,
+    Role,
+    Scope,
+    Team,
+    TokenScope,
+    User,
+)
+from rapport.core.permissions import object_type, rule_fields, sensitive_custom_fields
 from rapport.core.registry import record_models
 
 ALL_OTHER_RECORDS = "*"
@@ -300,3 +309,72 @@ class PermissionMatrixForm(forms.Form):
             if type_name == ALL_OTHER_RECORDS or row != result[ALL_OTHER_RECORDS]:
                 result[type_name] = row
         return result
+
+
+class FieldRulesForm(forms.Form):
+    """Per object type, each field a rule may name with its access for the role: normal,
+    read-only or hidden. Sensitive custom fields start hidden unless the role is an
+    admin role or its rules name them."""
+
+    def __init__(self, *args: Any, role: Role | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        rules = role.field_rules if role is not None else {}
+        shows_sensitive = role is not None and role.is_admin
+        models = {object_type(model): model for model in record_models()}
+        self.groups: list[dict[str, Any]] = []
+        for type_name, label in record_object_types():
+            model = models[type_name]
+            sensitive = sensitive_custom_fields(model)
+            names = []
+            for name, field_label in rule_fields(model):
+                default = (
+                    FieldAccess.HIDDEN
+                    if name in sensitive and not shows_sensitive
+                    else FieldAccess.NORMAL
+                )
+                field_name = self.field_name(type_name, name)
+                self.fields[field_name] = forms.ChoiceField(
+                    label=f"{label}: {capfirst(field_label)}",
+                    choices=FieldAccess.choices,
+                    # Left out of a post: stays as it was.
+                    required=False,
+                    initial=(rules.get(type_name) or {}).get(name, default),
+                    widget=forms.Select(attrs={"aria-label": f"{label}: {capfirst(field_label)}"}),
+                )
+                names.append((name, capfirst(field_label), name in sensitive, field_name))
+            self.groups.append({"object_type": type_name, "label": label, "fields": names})
+
+    @staticmethod
+    def field_name(type_name: str, name: str) -> str:
+        return f"field-{type_name}-{name}"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                **group,
+                "restricted": sum(
+                    1
+                    for *_rest, field_name in group["fields"]
+                    if self[field_name].value() != FieldAccess.NORMAL
+                ),
+                "cells": [
+                    {
+                        "name": name,
+                        "label": label,
+                        "sensitive": sensitive,
+                        "field": self[field_name],
+                    }
+                    for name, label, sensitive, field_name in group["fields"]
+                ],
+            }
+            for group in self.groups
+        ]
+
+    def rules(self) -> dict[str, dict[str, str]]:
+        return {
+            group["object_type"]: {
+                name: self.cleaned_data[field_name] or self.fields[field_name].initial
+                for name, _label, _sensitive, field_name in group["fields"]
+            }
+            for group in self.groups
+        }

@@ -26,12 +26,23 @@ ACTIONS = ("view", "create", "edit", "delete", "export", "import", "merge")
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+class FieldAccess(models.TextChoices):
+    """What a role may do with one field of an object type."""
+
+    NORMAL = "normal", _("Visible and editable")
+    READ_ONLY = "read_only", _("Read-only")
+    HIDDEN = "hidden", _("Hidden")
+
+
 class Role(TimestampedModel):
     """A named bundle of grants: ``permissions[object_type][action] = scope``.
 
     ``object_type`` is a model label such as ``contacts.contact``; the key
     ``"*"`` grants every object type that has no entry of its own. An admin
     role (``is_admin``) may also manage users, teams, roles and settings.
+    ``field_rules[object_type][field]`` is a ``FieldAccess`` for the fields the
+    role may not see or change (custom fields as ``custom.<key>``); see
+    ``core.permissions.field_access``.
     """
 
     slug = models.SlugField(max_length=50, unique=True)
@@ -39,6 +50,7 @@ class Role(TimestampedModel):
     description = models.CharField(_("description"), max_length=300, blank=True)
     is_admin = models.BooleanField(_("admin"), default=False)
     permissions = models.JSONField(_("permissions"), default=dict, blank=True)
+    field_rules = models.JSONField(_("field rules"), default=dict, blank=True)
     is_system = models.BooleanField(default=False, editable=False)
 
     class Meta:

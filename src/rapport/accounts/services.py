@@ -27,18 +27,31 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from rapport.accounts.models import ACTIONS, TIMEZONE_CHOICES, Role, Scope, Team, User
+from rapport.accounts.models import (
+    ACTIONS,
+    TIMEZONE_CHOICES,
+    FieldAccess,
+    Role,
+    Scope,
+    Team,
+    User,
+)
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, diff, snapshot
 from rapport.core.events import emit
 from rapport.core.exceptions import VersionConflict
 from rapport.core.models import AuditAction
-from rapport.core.permissions import require_admin
+from rapport.core.permissions import (
+    object_type,
+    require_admin,
+    rule_fields,
+    sensitive_custom_fields,
+)
 
 USER_FIELDS = ("email", "first_name", "last_name", "role", "is_active", "timezone", "language")
 PROFILE_FIELDS = ("first_name", "last_name", "timezone", "language")
 TEAM_FIELDS = ("name", "description", "manager")
-ROLE_FIELDS = ("name", "description", "is_admin", "permissions")
+ROLE_FIELDS = ("name", "description", "is_admin", "permissions", "field_rules")
 TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
 
 
@@ -377,6 +390,11 @@ def _clean_role(values: dict[str, Any], *, instance: Role | None = None) -> dict
             values["permissions"] = clean_permissions(values["permissions"])
         except ValidationError as error:
             errors["permissions"] = error.messages
+    if "field_rules" in values:
+        try:
+            values["field_rules"] = clean_field_rules(values["field_rules"])
+        except ValidationError as error:
+            errors["field_rules"] = error.messages
     if errors:
         raise ValidationError(errors)
     return values
@@ -387,19 +405,51 @@ def clean_permissions(grants: Any) -> dict[str, dict[str, str]]:
     if not isinstance(grants, dict):
         raise ValidationError(_("Permissions must map object types to actions."))
     cleaned: dict[str, dict[str, str]] = {}
-    for object_type, actions in grants.items():
+    for type_name, actions in grants.items():
         if not isinstance(actions, dict):
             raise ValidationError(
-                _("Permissions of %(type)s must map actions to scopes.") % {"type": object_type}
+                _("Permissions of %(type)s must map actions to scopes.") % {"type": type_name}
             )
         for action, granted in actions.items():
             if action not in ACTIONS:
                 raise ValidationError(_("Unknown action %(action)s.") % {"action": action})
             if granted not in Scope.values:
                 raise ValidationError(_("Unknown scope %(scope)s.") % {"scope": granted})
-        cleaned[str(object_type)] = {
+        cleaned[str(type_name)] = {
             action: actions[action] for action in ACTIONS if action in actions
         }
+    return cleaned
+
+
+def clean_field_rules(rules: Any) -> dict[str, dict[str, str]]:
+    """``{object_type: {field: access}}`` naming installed object types, fields a rule
+    may name (``core.permissions.rule_fields``) and known accesses. A normal access is
+    kept only for sensitive custom fields, where it is what shows them."""
+    from rapport.core.registry import record_models
+
+    if not isinstance(rules, dict):
+        raise ValidationError(_("Field rules must map object types to fields."))
+    models_by_type = {object_type(model): model for model in record_models()}
+    cleaned: dict[str, dict[str, str]] = {}
+    for type_name, fields in rules.items():
+        model = models_by_type.get(type_name)
+        if model is None or not isinstance(fields, dict):
+            raise ValidationError(_("Unknown object type %(type)s.") % {"type": type_name})
+        known = dict(rule_fields(model))
+        sensitive = sensitive_custom_fields(model)
+        row: dict[str, str] = {}
+        for name, access in fields.items():
+            if name not in known:
+                raise ValidationError(
+                    _("%(type)s has no field %(field)s a rule may name.")
+                    % {"type": type_name, "field": name}
+                )
+            if access not in FieldAccess.values:
+                raise ValidationError(_("Unknown field access %(access)s.") % {"access": access})
+            if access != FieldAccess.NORMAL or name in sensitive:
+                row[name] = access
+        if row:
+            cleaned[type_name] = row
     return cleaned
 
 
@@ -415,10 +465,16 @@ def role_create(
     description: str = "",
     is_admin: bool = False,
     permissions: dict[str, dict[str, str]] | None = None,
+    field_rules: dict[str, dict[str, str]] | None = None,
 ) -> Role:
     require_admin(actor.user)
     values = _clean_role(
-        {"name": name, "description": description, "permissions": permissions or {}}
+        {
+            "name": name,
+            "description": description,
+            "permissions": permissions or {},
+            "field_rules": field_rules or {},
+        }
     )
     with transaction.atomic():
         role = Role.objects.create(slug=_role_slug(values["name"]), is_admin=is_admin, **values)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from rapport.accounts import services, tokens
 from rapport.accounts.forms import (
     ConfirmForm,
+    FieldRulesForm,
     LoginForm,
     PermissionMatrixForm,
     ProfileForm,
@@ -359,28 +360,36 @@ def role_list(request: HttpRequest) -> HttpResponse:
 
 
 def render_role_form(
-    request: HttpRequest, form: RoleForm, matrix: PermissionMatrixForm, role: Role | None = None
+    request: HttpRequest,
+    form: RoleForm,
+    matrix: PermissionMatrixForm,
+    field_rules: FieldRulesForm,
+    role: Role | None = None,
 ) -> HttpResponse:
-    return render(
-        request, "accounts/role_form.html", {"form": form, "matrix": matrix, "role": role}
-    )
+    context = {"form": form, "matrix": matrix, "field_rules": field_rules, "role": role}
+    return render(request, "accounts/role_form.html", context)
 
 
 @admin_required
 def role_create(request: HttpRequest) -> HttpResponse:
     form = RoleForm(posted(request))
     matrix = PermissionMatrixForm(posted(request), permissions={})
-    if request.method == "POST" and form.is_valid() and matrix.is_valid():
+    field_rules = FieldRulesForm(posted(request), role=None)
+    valid = form.is_valid() and matrix.is_valid() and field_rules.is_valid()
+    if request.method == "POST" and valid:
         try:
             role = services.role_create(
-                actor=Actor.for_request(request), permissions=matrix.grants(), **form.cleaned_data
+                actor=Actor.for_request(request),
+                permissions=matrix.grants(),
+                field_rules=field_rules.rules(),
+                **form.cleaned_data,
             )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("The role %(role)s is created.") % {"role": role})
             return redirect("accounts:role_list")
-    return render_role_form(request, form, matrix)
+    return render_role_form(request, form, matrix, field_rules)
 
 
 @admin_required
@@ -389,12 +398,15 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = model_to_dict(role, fields=services.ROLE_FIELDS)
     form = RoleForm(posted(request), role=role, initial=initial)
     matrix = PermissionMatrixForm(posted(request), permissions=role.permissions)
-    if request.method == "POST" and form.is_valid() and matrix.is_valid():
+    field_rules = FieldRulesForm(posted(request), role=role)
+    valid = form.is_valid() and matrix.is_valid() and field_rules.is_valid()
+    if request.method == "POST" and valid:
         try:
             role = services.role_update(
                 role,
                 actor=Actor.for_request(request),
                 permissions=matrix.grants(),
+                field_rules=field_rules.rules(),
                 **form.cleaned_data,
             )
         except ValidationError as error:
@@ -402,7 +414,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The role %(role)s is saved.") % {"role": role})
             return redirect("accounts:role_list")
-    return render_role_form(request, form, matrix, role)
+    return render_role_form(request, form, matrix, field_rules, role)
 
 
 @admin_required

@@ -109,6 +109,8 @@ def _blank(value: object) -> bool:
 class Activity(Record):
     """A note written or an interaction had with the records it links to."""
 
+    computed_fields = ("message_id", "thread_id", "mentions")
+
     kind = models.CharField(_("kind"), max_length=20, choices=ActivityKind.choices)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("text"), blank=True, validators=[MaxLengthValidator(MAX_BODY_CHARS)])

@@ -21,6 +21,7 @@ from rapport.activities.models import (
     MessageChannel,
 )
 from rapport.contacts.schemas import Blank, partial
+from rapport.core.api import RecordOut
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -30,7 +31,7 @@ class LinkIO(Schema):
     object_id: Id
 
 
-class ActivityOut(Schema):
+class ActivityOut(RecordOut):
     id: int
     kind: ActivityKind
     subject: str

@@ -121,7 +121,8 @@ class FieldChangeSource:
                 template="activities/_change_item.html",
                 obj=described,
             )
-            for described in describe_entries(entries, model)
+            for described in describe_entries(entries, model, user)
+            if described.entry.changes
         ]
 
 

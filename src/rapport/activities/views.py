@@ -32,6 +32,7 @@ from rapport.activities.models import Activity, ActivityKind
 from rapport.contacts.models import Contact
 from rapport.core import timeline
 from rapport.core.actors import Actor
+from rapport.core.forms import apply_field_rules
 from rapport.core.permissions import can, can_create, get_visible_or_404, object_type
 from rapport.core.registry import record_model
 
@@ -90,10 +91,14 @@ def _items_context(
     }
 
 
-def _form(form_class: type[ActivityForm], data: Any = None) -> ActivityForm:
+def _form(form_class: type[ActivityForm], user: User, data: Any = None) -> ActivityForm:
+    """The form of one kind of activity, without the fields ``user``'s role hides and
+    with the read-only ones disabled."""
     if form_class is NoteForm:
-        return form_class(data, mentions_url=reverse("activities:mention_options"))
-    return form_class(data)
+        form = form_class(data, mentions_url=reverse("activities:mention_options"))
+    else:
+        form = form_class(data)
+    return apply_field_rules(form, user, Activity)
 
 
 def _log_url(record: models.Model, kind: str) -> str:
@@ -167,7 +172,7 @@ def _logged(
         kinds = _kinds(type(record), request.POST.getlist("kind"))
     except BadRequest:
         kinds = None
-    context = _form_context(record, _form(form_class), saved=True)
+    context = _form_context(record, _form(form_class, request.user), saved=True)
     context |= _items_context(request, record, kinds)
     context["engagement"] = engagement_html(request, record)
     return render(request, "activities/_logged.html", context)
@@ -185,7 +190,7 @@ def log_activity(request: HttpRequest, kind: str, object_type: str, object_id: i
         raise Http404
     if not can_create(request.user, Activity):
         raise PermissionDenied
-    form = _form(form_class, request.POST if request.method == "POST" else None)
+    form = _form(form_class, request.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         arguments = form.service_arguments()
         if kind == ActivityKind.MEETING and isinstance(record, Contact):

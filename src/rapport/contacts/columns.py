@@ -28,6 +28,7 @@ from rapport.contacts.filtersets import NUMERIC_TYPES, custom_sort_key, sortable
 from rapport.contacts.models import CONTACT_LABEL_FIELDS, Company, Contact, Tag, contact_label
 from rapport.core.customfields import definitions_for
 from rapport.core.models import CustomFieldDefinition
+from rapport.core.permissions import hidden_fields
 
 CUSTOM_PREFIX = "custom."
 EMPTY_CELL = "—"
@@ -84,6 +85,15 @@ class Column:
 
     def text(self, row: models.Model) -> str:
         return plain(self.value(row))
+
+    def fields(self) -> set[str]:
+        """The fields this column shows or sorts by, as field rules name them."""
+        names = {self.key}
+        if isinstance(self.value, FieldValue):
+            names.add(self.value.name.split("__")[0])
+        if self.sort:
+            names.add(self.sort.lstrip("-"))
+        return names
 
     def cell(self, row: models.Model) -> SafeString:
         value = self.value(row)
@@ -404,9 +414,12 @@ def register_columns(model: type[models.Model], columns: tuple[Column, ...]) -> 
     BUILT_IN_COLUMNS[model] = columns
 
 
-def available_columns(model: type[models.Model]) -> list[Column]:
-    """Every column ``model``'s list offers: its own fields, then its custom fields."""
-    return [*BUILT_IN_COLUMNS[model], *(_custom_column(d) for d in definitions_for(model))]
+def available_columns(model: type[models.Model], user: User | None = None) -> list[Column]:
+    """Every column ``model``'s list offers: its own fields, then its custom fields; with
+    ``user``, without those showing a field their role hides (the name always stays)."""
+    columns = [*BUILT_IN_COLUMNS[model], *(_custom_column(d) for d in definitions_for(model))]
+    hidden = hidden_fields(user, model) if user is not None else frozenset()
+    return [c for c in columns if c.key == "name" or not c.fields() & hidden]
 
 
 def chosen_columns(available: Sequence[Column], keys: Iterable[str]) -> list[Column]:

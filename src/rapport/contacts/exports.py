@@ -205,7 +205,7 @@ def export_write(
     ``owner`` may export them, to ``buffer``; the number of rows written. ``JobError``
     for filters that do not apply."""
     rows, ordering = selected_rows(owner, list_query, params)
-    columns = chosen_columns(available_columns(model), params["columns"])
+    columns = chosen_columns(available_columns(model, owner), params["columns"])
     total = rows.count()
     progress(0, total)
     rows = rows.order_by(*ordering)

@@ -43,7 +43,7 @@ from rapport.contacts.models import (
 from rapport.core import search
 from rapport.core.customfields import clean_value, definitions_for
 from rapport.core.models import CustomFieldDefinition, FieldType
-from rapport.core.permissions import scope
+from rapport.core.permissions import CUSTOM_RULE_PREFIX, hidden_fields, scope
 
 if TYPE_CHECKING:
     from django.http import QueryDict
@@ -266,12 +266,29 @@ class RecordFilterSet(django_filters.FilterSet):
             name: build() for name, build in self.sort_annotations.items()
         }
         self.sorts = dict(self.sorts)
+        hidden = hidden_fields(user, self._meta.model)
         for definition in definitions_for(self._meta.model):
+            if f"{CUSTOM_RULE_PREFIX}{definition.key}" in hidden:
+                continue
             self.filters[f"{CUSTOM_PREFIX}{definition.key}"] = CustomFieldFilter(definition)
             if sortable(definition):
                 annotation = f"sort_custom_{definition.key}"
                 self.sort_expressions[annotation] = _custom_value(definition)
                 self.sorts |= sort_orders({custom_sort_key(definition): [annotation, "id"]})
+        if hidden:
+            self._leave_out(hidden)
+
+    def _leave_out(self, hidden: frozenset[str]) -> None:
+        """No filter or sort on a field the user may not see: narrowing or ordering the
+        list by it would tell what it holds."""
+        for name, filter_ in list(self.filters.items()):
+            if {name, (filter_.field_name or "").split("__")[0]} & hidden:
+                del self.filters[name]
+        for key, ordering in list(self.sorts.items()):
+            if key.lstrip("-") == self.default_sort:
+                continue  # the record's name: shown on every row anyway
+            if {key.lstrip("-"), *(part.lstrip("-").split("__")[0] for part in ordering)} & hidden:
+                del self.sorts[key]
 
     # Sorting
 

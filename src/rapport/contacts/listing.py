@@ -332,7 +332,7 @@ def render_list(request: HttpRequest, listing: Listing) -> HttpResponse:
     params = request.GET
     if params.get("panel") == FILTERS_PANEL:
         return render_filter_panel(request, listing)
-    all_columns = available_columns(listing.model)
+    all_columns = available_columns(listing.model, request.user)
     columns = chosen_columns(all_columns, params.getlist("columns"))
     filterset, page, errors = _page(request, listing, columns)
     rows = [

@@ -27,7 +27,7 @@ from rapport.contacts.models import (
     SocialNetwork,
     ValueTier,
 )
-from rapport.core.api import FieldError
+from rapport.core.api import FieldError, RecordOut
 from rapport.core.models import CustomFieldDefinition, FieldType
 
 MAX_BULK_ITEMS = 1000
@@ -98,7 +98,7 @@ class CompanyRef(Schema):
 # Companies
 
 
-class CompanyOut(Schema):
+class CompanyOut(RecordOut):
     id: int
     name: str
     domain: str
@@ -158,7 +158,7 @@ CompanyPatch = partial(CompanyIn, "CompanyPatch")
 # Contacts
 
 
-class ContactOut(Schema):
+class ContactOut(RecordOut):
     id: int
     prefix: str
     first_name: str

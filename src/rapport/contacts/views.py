@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from rapport.accounts.models import User
 from rapport.contacts import queries, services
 from rapport.contacts.columns import empty_cell, plain, tag_badges
 from rapport.contacts.forms import (
@@ -43,8 +44,15 @@ from rapport.contacts.models import Company, Contact
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import apply_service_errors
-from rapport.core.permissions import can, can_create, get_visible_or_404
+from rapport.core.forms import apply_field_rules, apply_service_errors, rule_name
+from rapport.core.permissions import (
+    can,
+    can_create,
+    get_visible_or_404,
+    hidden_fields,
+    mask_hidden_fields,
+    read_only_fields,
+)
 
 RELATED_SHOWN = 20
 DUPLICATES_SHOWN = 10
@@ -200,15 +208,25 @@ def field_row(
 
 
 def field_rows(
-    kind: Kind, record: models.Model, names: list[str], editable: bool
+    kind: Kind, record: models.Model, names: list[str], editable: bool, user: User
 ) -> list[FieldRow]:
-    return [field_row(kind, record, name, editable) for name in names]
-
-
-def custom_field_rows(kind: Kind, record: models.Model, editable: bool) -> list[FieldRow]:
+    """The rows of ``names`` that ``user`` may see; read-only ones not editable."""
+    hidden, read_only = hidden_fields(user, kind.model), read_only_fields(user, kind.model)
     return [
-        field_row(kind, record, f"custom_{d.key}", editable, d.label)
-        for d in definitions_for(kind.model)
+        field_row(kind, record, name, editable and rule_name(name) not in read_only)
+        for name in names
+        if rule_name(name) not in hidden
+    ]
+
+
+def custom_field_rows(
+    kind: Kind, record: models.Model, editable: bool, user: User
+) -> list[FieldRow]:
+    names = [f"custom_{d.key}" for d in definitions_for(kind.model)]
+    labels = {f"custom_{d.key}": d.label for d in definitions_for(kind.model)}
+    return [
+        field_row(kind, record, row.name, row.editable, labels[row.name])
+        for row in field_rows(kind, record, names, editable, user)
     ]
 
 
@@ -217,15 +235,21 @@ def inline_field(request: HttpRequest, kind: Kind, pk: int, name: str) -> HttpRe
     through the service and show it again, or the form with its errors."""
     record = _visible(kind, request, pk)
     allowed = {*kind.field_names, "tags", *(f"custom_{d.key}" for d in definitions_for(kind.model))}
-    if name not in allowed:
+    if name not in allowed or rule_name(name) in hidden_fields(request.user, kind.model):
         raise Http404
-    editable = can(request.user, "edit", record)
+    editable = can(request.user, "edit", record) and rule_name(name) not in read_only_fields(
+        request.user, kind.model
+    )
     url = reverse(kind.url("field"), args=[pk, name])
     context = {"kind": kind, "record": record, "url": url}
     if request.method == "POST":
         if not editable:
             raise PermissionDenied
-        form = kind.form_class(request.POST, instance=record, only=[name, "version"])
+        form = apply_field_rules(
+            kind.form_class(request.POST, instance=record, only=[name, "version"]),
+            request.user,
+            kind.model,
+        )
         if form.is_valid():
             try:
                 record = kind.update(
@@ -275,6 +299,7 @@ def contact_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, kind: Kind, record: models.Model) -> dict[str, Any]:
+    mask_hidden_fields(request.user, record)
     editable = can(request.user, "edit", record)
     return {
         "kind": kind,
@@ -283,8 +308,8 @@ def _detail_context(request: HttpRequest, kind: Kind, record: models.Model) -> d
         "can_edit": editable,
         "can_delete": can(request.user, "delete", record),
         "can_merge": can(request.user, "merge", record),
-        "fields": field_rows(kind, record, [*kind.field_names, "tags"], editable),
-        "custom_fields": custom_field_rows(kind, record, editable),
+        "fields": field_rows(kind, record, [*kind.field_names, "tags"], editable, request.user),
+        "custom_fields": custom_field_rows(kind, record, editable, request.user),
         "slots": SLOTS,
     }
 
@@ -351,7 +376,9 @@ def record_form(
     initial: dict[str, Any] | None = None,
 ) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
-    form = kind.form_class(data, instance=record, initial=initial)
+    form = apply_field_rules(
+        kind.form_class(data, instance=record, initial=initial), request.user, kind.model
+    )
     channels = Channels(kind.formsets, data, instance=record)
     duplicates = None
     # "&", not "and": every formset shows its errors, not only the first invalid one's.

@@ -45,10 +45,11 @@ from rapport.core.audit import audit_log, diff, snapshot
 from rapport.core.customfields import definitions_for
 from rapport.core.events import emit
 from rapport.core.models import AuditAction, Record
-from rapport.core.permissions import object_type, require
+from rapport.core.permissions import check_field_writes, object_type, require
 from rapport.core.services import (
     PROTECTED_FIELDS,
     assign_values,
+    check_new_values,
     event_name,
     lock_record,
     validate_record,
@@ -260,6 +261,7 @@ def create_record(
     check: Check,
     after_save: AfterSave,
 ) -> RecordT:
+    check_new_values(actor, model, values, custom)
     obj = model()
     _assign_known(obj, values, errors)
     _mirror_primaries(obj, plan)
@@ -304,7 +306,9 @@ def update_record(
         _validate_into(obj, custom, creating=False, errors=errors)
         if errors:
             raise ValidationError(errors)
-        changes = diff(before, snapshot(obj)) | _write_plan(obj, plan, creating=False)
+        own_changes = diff(before, snapshot(obj))
+        check_field_writes(actor.user, type(obj), own_changes)
+        changes = own_changes | _write_plan(obj, plan, creating=False)
         if not changes:
             return obj
         obj.version += 1

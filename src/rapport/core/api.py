@@ -33,6 +33,8 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.responses import Status
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import PrivateAttr, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import ValidationInfo as PydanticValidationInfo
 
 from rapport.accounts.models import TokenScope
 from rapport.accounts.tokens import token_authenticate
@@ -47,6 +49,7 @@ from rapport.core.pagination import (
     keyset_page,
     link_header,
 )
+from rapport.core.permissions import CUSTOM_RULE_PREFIX, hidden_fields
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -338,6 +341,39 @@ IF_MATCH = _header_parameter(
 # Lists
 
 ItemT = TypeVar("ItemT")
+
+
+class RecordOut(Schema):
+    """The base of every record's API output: the fields a role's rules hide from the
+    reading user are absent from the JSON (custom ones from ``custom``), not null.
+    ``core.permissions.hidden_fields`` decides; the schema's field names are the
+    model's."""
+
+    _hidden: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_hidden_fields(
+        cls, values: Any, handler: Callable[[Any], RecordOut], info: PydanticValidationInfo
+    ) -> RecordOut:
+        result = handler(values)
+        request = (info.context or {}).get("request")
+        if request is not None and isinstance(values, models.Model):
+            result._hidden = hidden_fields(getattr(request, "auth", None), type(values))
+        return result
+
+    # No return annotation: the JSON schema stays the model's own, not "any object".
+    @model_serializer(mode="wrap")
+    def _without_hidden_fields(self, handler: SerializerFunctionWrapHandler):
+        data = handler(self)
+        for name in self._hidden:
+            if name.startswith(CUSTOM_RULE_PREFIX):
+                custom = data.get("custom")
+                if isinstance(custom, dict):
+                    custom.pop(name.removeprefix(CUSTOM_RULE_PREFIX), None)
+            else:
+                data.pop(name, None)
+        return data
 
 
 class PageParams(Schema):

@@ -8,4 +8,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the system checks, the built-in job handlers and scheduled upkeep.
-        from rapport.core import checks, jobs, maintenance, throttle  # noqa: F401
+        from rapport.core import checks, jobs, maintenance, panels, throttle  # noqa: F401
+        from rapport.core.views import shares
+
+        panels.register(shares.PANEL)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 from rapport.accounts.models import User
 from rapport.core.exceptions import VersionConflict
 from rapport.core.models import AuditAction, CustomFieldDefinition, FieldType, Source
+from rapport.core.permissions import CUSTOM_RULE_PREFIX, hidden_fields, read_only_fields
 from rapport.core.registry import record_models
 
 T = TypeVar("T")
@@ -35,6 +37,30 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
         field = name.replace(".", "_")
         for message in messages:
             form.add_error(field if field in form.fields else None, message)
+
+
+def rule_name(form_field: str) -> str:
+    """The name field rules give a form field: ``custom_<key>`` is ``custom.<key>``."""
+    if form_field.startswith("custom_"):
+        return f"{CUSTOM_RULE_PREFIX}{form_field.removeprefix('custom_')}"
+    return form_field
+
+
+FormT = TypeVar("FormT", bound=forms.Form)
+
+
+def apply_field_rules(form: FormT, user: User | None, model: type[models.Model]) -> FormT:
+    """Drop the fields of ``form`` that ``user``'s role hides on ``model`` and disable
+    the read-only ones (a disabled field keeps its initial value, so the service sees
+    no change of it); the record services refuse such writes whatever the form sent."""
+    hidden, read_only = hidden_fields(user, model), read_only_fields(user, model)
+    for name in list(form.fields):
+        rule = rule_name(name)
+        if rule in hidden:
+            del form.fields[name]
+        elif rule in read_only:
+            form.fields[name].disabled = True
+    return form
 
 
 def call_service(
@@ -72,6 +98,11 @@ class CustomFieldForm(forms.Form):
     )
     field_type = forms.ChoiceField(label=_("Type"), choices=FieldType.choices)
     required = forms.BooleanField(label=_("Required"), required=False)
+    sensitive = forms.BooleanField(
+        label=_("Sensitive"),
+        required=False,
+        help_text=_("Hidden from every role but admin roles, unless a role's field rules show it."),
+    )
     choices = forms.CharField(
         label=_("Choices"),
         required=False,
@@ -113,6 +144,7 @@ class CustomFieldForm(forms.Form):
             "key": definition.key,
             "field_type": definition.field_type,
             "required": definition.required,
+            "sensitive": definition.sensitive,
             "choices": "\n".join(definition.choices),
             "default": "" if definition.default is None else definition.default,
             "help_text": definition.help_text,
@@ -134,6 +166,7 @@ class CustomFieldForm(forms.Form):
             "key": data["key"],
             "field_type": data["field_type"],
             "required": data["required"],
+            "sensitive": data["sensitive"],
             "choices": [line.strip() for line in data["choices"].splitlines() if line.strip()],
             "default": data["default"] or None,
             "help_text": data["help_text"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
@@ -18,6 +18,10 @@ from django.db import models
 from django.utils.text import capfirst
 
 from rapport.core.models import AuditEntry, CustomFieldDefinition
+from rapport.core.permissions import redact_changes
+
+if TYPE_CHECKING:
+    from rapport.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,18 @@ def _custom_labels(content_type_ids: set[int]) -> dict[tuple[int, str], str]:
 
 
 def describe_entries(
-    entries: Iterable[AuditEntry], model: type[models.Model] | None
+    entries: Iterable[AuditEntry], model: type[models.Model] | None, user: User | None
 ) -> list[DescribedEntry]:
-    """``entries`` with their changes labelled; ``model`` when all are of one type."""
+    """``entries`` with their changes labelled; ``model`` when all are of one type. The
+    changes of fields ``user``'s role hides are left out, of the entries too."""
     entries = list(entries)
     models_of = {
         entry.pk: model or ContentType.objects.get_for_id(entry.content_type_id).model_class()
         for entry in entries
     }
+    for entry in entries:
+        if models_of[entry.pk] is not None:
+            entry.changes = redact_changes(user, models_of[entry.pk], entry.changes)
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     for entry in entries:
         for name, values in entry.changes.items():

@@ -125,6 +125,22 @@ class CustomFieldsModel(models.Model):
         abstract = True
 
 
+# Fields of a record the services set themselves, never from input.
+PROTECTED_FIELDS = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "deleted_at",
+        "deleted_by",
+        "version",
+        "custom",
+    }
+)
+
+
 class Record(
     TimestampedModel,
     AuthoredModel,
@@ -156,6 +172,8 @@ class AuditAction(models.TextChoices):
     RESTORE = "restore", _("Restored")
     PURGE = "purge", _("Deleted for good")
     MERGE = "merge", _("Merged")
+    SHARE = "share", _("Shared")
+    UNSHARE = "unshare", _("Sharing removed")
 
 
 class AuditEntry(models.Model):
@@ -361,6 +379,80 @@ class CustomFieldDefinition(TimestampedModel):
 
     def __str__(self) -> str:
         return self.label
+
+
+class ShareAccess(models.TextChoices):
+    READ = "read", _("Can view")
+    EDIT = "edit", _("Can view and edit")
+
+
+class RecordShare(models.Model):
+    """One record shared with one user or one team beyond their role's scope.
+
+    ``core.permissions.scope`` reads these in a subquery on (content type, user) or
+    (content type, team), both indexed with the object id so the subquery is answered
+    from the index alone.
+    """
+
+    # Indexed by the composite indexes below, which it leads.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    object_id = models.PositiveBigIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="record_shares",
+        verbose_name=_("user"),
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="record_shares",
+        verbose_name=_("team"),
+    )
+    access = models.CharField(
+        _("access"), max_length=10, choices=ShareAccess.choices, default=ShareAccess.READ
+    )
+    created_at = models.DateTimeField(_("shared"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("shared by"),
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["content_type", "user", "object_id"], name="share_user_idx"),
+            models.Index(fields=["content_type", "team", "object_id"], name="share_team_idx"),
+            models.Index(fields=["content_type", "object_id"], name="share_object_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=False),
+                name="share_user_or_team",
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "user"], name="share_unique_user"
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "team"], name="share_unique_team"
+            ),
+        ]
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+
+    def __str__(self) -> str:
+        return str(self.user or self.team)
 
 
 class SavedView(TimestampedModel):

@@ -37,13 +37,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils.functional import Promise
 
 from rapport.accounts.models import Scope
 from rapport.core import bulk
 from rapport.core.models import SearchEntry, SearchTerm
-from rapport.core.permissions import object_type, scope, scope_filter, scope_of
+from rapport.core.permissions import (
+    mask_hidden_fields,
+    object_type,
+    scope,
+    scope_filter,
+    scope_of,
+    shared_ids,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -447,10 +455,14 @@ def _close_terms(query: list[str]) -> dict[str, list[str]]:
 def _visible_entries(registration: Registration, user: User) -> models.QuerySet[SearchEntry] | None:
     """The entries of one type within the user's view scope; ``None`` when they see none."""
     granted = scope_of(user, registration.model, "view")
-    if granted == Scope.NONE:
+    shared = None if granted == Scope.ALL else shared_ids(user, registration.model, "view")
+    if granted == Scope.NONE and shared is None:
         return None
     entries = SearchEntry.objects.filter(object_type=registration.key)
-    condition = scope_filter(user, granted)
+    condition = Q(pk__in=[]) if granted == Scope.NONE else scope_filter(user, granted)
+    if shared is not None:
+        # Records shared with the user are found too, as ``permissions.scope`` sees them.
+        condition = (condition or Q(pk__in=[])) | Q(object_id__in=shared)
     return entries if condition is None else entries.filter(condition)
 
 
@@ -462,6 +474,8 @@ def _hits(registration: Registration, user: User, expression: str, limit: int) -
     # Prefetches serve indexing; showing a hit needs only the row and its joins.
     records = registration.queryset().prefetch_related(None).filter(pk__in=ids)
     records = scope(records, user, "view")
+    # A subtitle shows no field the reader's role hides.
+    shown = [mask_hidden_fields(user, obj) for obj in records]
     return [
         Hit(
             title=registration.title(obj),
@@ -470,7 +484,7 @@ def _hits(registration: Registration, user: User, expression: str, limit: int) -
             object_type=registration.key,
             object_id=obj.pk,
         )
-        for obj in records
+        for obj in shown
     ]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,28 +22,20 @@ from django.utils.translation import gettext as _
 from rapport.core import search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log, diff, snapshot
-from rapport.core.customfields import validate_custom
+from rapport.core.customfields import EMPTY, validate_custom
 from rapport.core.events import emit
 from rapport.core.exceptions import VersionConflict
-from rapport.core.models import AuditAction, Record
-from rapport.core.permissions import can_create, require, require_admin
+from rapport.core.models import PROTECTED_FIELDS, AuditAction, Record
+from rapport.core.permissions import (
+    CUSTOM_RULE_PREFIX,
+    can_create,
+    check_field_writes,
+    field_access,
+    require,
+    require_admin,
+)
 
 RecordT = TypeVar("RecordT", bound=Record)
-
-# Set by the services themselves, never from input.
-PROTECTED_FIELDS = frozenset(
-    {
-        "id",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "updated_by",
-        "deleted_at",
-        "deleted_by",
-        "version",
-        "custom",
-    }
-)
 
 
 # Per record type, what restoring one from the trash also does in its transaction.
@@ -120,6 +112,31 @@ def lock_record(obj: RecordT, expected_version: int | None) -> RecordT:
     return locked
 
 
+def check_new_values(
+    actor: Actor,
+    model: type[Record],
+    values: Mapping[str, Any],
+    custom: Mapping[str, Any] | None,
+) -> None:
+    """Refuse values for a new record in fields the actor may not change: a value
+    other than the field's default, or any custom value."""
+    access = field_access(actor.user, model)
+    if not access:
+        return
+    changed = []
+    for name, value in values.items():
+        if name not in access:
+            continue
+        default = model._meta.get_field(name).get_default()
+        given = value.pk if isinstance(value, models.Model) else value
+        if given not in EMPTY and str(given) != str(default):
+            changed.append(name)
+    changed += [
+        f"{CUSTOM_RULE_PREFIX}{key}" for key, value in (custom or {}).items() if value not in EMPTY
+    ]
+    check_field_writes(actor.user, model, changed)
+
+
 def record_create(
     model: type[RecordT],
     *,
@@ -130,6 +147,7 @@ def record_create(
     """Create a record owned by the actor unless ``values`` names another owner."""
     if not can_create(actor.user, model):
         raise PermissionDenied
+    check_new_values(actor, model, values, custom)
     obj = model()
     assign_values(obj, values)
     if obj.owner_id is None and actor.user is not None:
@@ -168,6 +186,7 @@ def record_update(
         changes = diff(before, snapshot(obj))
         if not changes:
             return obj
+        check_field_writes(actor.user, type(obj), changes)
         obj.version += 1
         obj.updated_by = actor.user
         obj.save()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.core.views import health, jobs, records
+from rapport.core.views import health, jobs, records, shares
 
 app_name = "core"
 
@@ -19,6 +19,16 @@ urlpatterns = [
     ),
     path("trash/<str:object_type>/<str:object_id>/purge/", records.trash_purge, name="trash_purge"),
     path("history/<str:object_type>/<str:object_id>/", records.history, name="history"),
+    path(
+        "records/<str:object_type>/<str:object_id>/shares/",
+        shares.share_add,
+        name="share_add",
+    ),
+    path(
+        "records/<str:object_type>/<str:object_id>/shares/<int:share_id>/remove/",
+        shares.share_remove,
+        name="share_remove",
+    ),
     path("settings/audit/", records.audit, name="audit"),
     path("settings/audit/export/", records.audit_export, name="audit_export"),
     path("settings/custom-fields/", records.customfield_list, name="customfield_list"),

@@ -61,7 +61,7 @@ from rapport.core.jobs import (
     spreadsheet_safe,
 )
 from rapport.core.models import Job, Source
-from rapport.core.permissions import scope_of
+from rapport.core.permissions import field_access, scope_of
 from rapport.exchange import reading
 from rapport.exchange.import_types import (
     ADDRESS,
@@ -137,11 +137,14 @@ def _folded(text: str) -> str:
 def suggest_mapping(kind: ImportType, header: list[str], user: User) -> dict[str, str]:
     """Column index (as text) → target, from a saved mapping naming these headers or else
     from header names that match a field's name, label or usual aliases."""
+    refused = field_access(user, kind.model)
     saved = _saved_mapping_for(kind, header, user)
     if saved is not None:
-        return saved
+        return {column: target for column, target in saved.items() if target not in refused}
     names: dict[str, str] = {}
     for target in kind.all_targets():
+        if target.name in refused:
+            continue
         for alias in (target.label, *target.aliases):
             names.setdefault(_folded(alias), target.name)
     mapping: dict[str, str] = {}
@@ -224,8 +227,12 @@ def _clean_options(kind: ImportType, options: dict[str, Any], mapped: set[str]) 
     }
 
 
-def _clean_mapping(kind: ImportType, run: ImportRun, mapping: dict[str, str]) -> dict[str, str]:
+def _clean_mapping(
+    kind: ImportType, run: ImportRun, mapping: dict[str, str], user: User | None
+) -> dict[str, str]:
     targets = {target.name for target in kind.all_targets()}
+    # Hidden and read-only fields: the role may not write them, so not import them either.
+    refused = field_access(user, kind.model)
     cleaned: dict[str, str] = {}
     errors: list[str] = []
     for column, target in mapping.items():
@@ -235,6 +242,9 @@ def _clean_mapping(kind: ImportType, run: ImportRun, mapping: dict[str, str]) ->
             errors.append(_("Column %(column)s is not in the file.") % {"column": column})
         elif target not in targets:
             errors.append(_("There is no field %(field)s to import into.") % {"field": target})
+        elif target in refused:
+            label = kind.target(target).label
+            errors.append(_("Your role may not change %(field)s.") % {"field": label})
         elif target in cleaned.values():
             label = kind.target(target).label
             errors.append(_("Two columns are mapped to %(field)s.") % {"field": label})
@@ -266,7 +276,7 @@ def import_configure(
         raise ValidationError(_("This import has started; its mapping can no longer change."))
     if run.file_format == reading.CSV and (encoding or delimiter):
         _reread(run, encoding or run.encoding, delimiter or run.delimiter)
-    cleaned = _clean_mapping(kind, run, mapping)
+    cleaned = _clean_mapping(kind, run, mapping, actor.user)
     run.options = _clean_options(kind, options, set(cleaned.values()))
     if run.file_format == reading.XLSX:
         # A spreadsheet's numbers come as numbers, written with a decimal point: the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -33,6 +34,7 @@ from rapport.core.api import (
     trashed,
 )
 from rapport.core.etag import conditional_read, expected_version, set_etag
+from rapport.core.permissions import can
 from rapport.core.timeline_api import add_timeline_endpoint
 from rapport.sales import deal_queries, deals, forecasting, metrics, pipelines
 from rapport.sales.deal_queries import DealFilterSet
@@ -167,7 +169,12 @@ def pipeline_board(request: HttpRequest, pipeline_id: int) -> dict[str, Any]:
 
 
 def _visible_deal(request: HttpRequest, deal_id: int, action: str = "view") -> Deal:
-    return get_object_or_404(deal_queries.visible_deals(current_user(request), action), pk=deal_id)
+    """404 for a deal the user may not see, 403 for one they may see but not ``action``."""
+    user = current_user(request)
+    deal = get_object_or_404(deal_queries.visible_deals(user), pk=deal_id)
+    if action != "view" and not can(user, action, deal):
+        raise PermissionDenied
+    return deal
 
 
 def _deal_arguments(data: dict[str, Any]) -> dict[str, Any]:

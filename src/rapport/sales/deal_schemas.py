@@ -13,6 +13,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from rapport.core.api import RecordOut
 from rapport.sales.models import DealRole, ForecastCategory, PeriodKind, StageKind
 
 
@@ -107,7 +108,7 @@ class LineItemIn(Schema):
     tax_rate: Decimal | None = Field(None, description="The product's tax rate when left out.")
 
 
-class DealOut(Schema):
+class DealOut(RecordOut):
     id: int
     name: str
     pipeline: int = Field(alias="pipeline_id")

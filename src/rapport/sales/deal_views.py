@@ -24,8 +24,8 @@ from rapport.core import savedviews
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import call_service
-from rapport.core.permissions import can, can_create
+from rapport.core.forms import apply_field_rules, call_service
+from rapport.core.permissions import can, can_create, mask_hidden_fields
 from rapport.sales import deal_queries, deals
 from rapport.sales.deal_forms import (
     DealForm,
@@ -47,12 +47,15 @@ CONFLICT_MESSAGE = gettext_lazy(
 
 
 def _visible(request: HttpRequest, pk: int, action: str = "view") -> Deal:
-    """The deal ``pk`` if the user may ``action`` it; 404 otherwise (a deal one may see
-    but not edit is not there to be moved)."""
-    found = deal_queries.visible_deals(request.user, action).select_related(
+    """The deal ``pk`` if the user may ``action`` it: 404 when they may not see it, 403
+    when they may see it but not ``action`` it, as on every record's pages."""
+    found = deal_queries.visible_deals(request.user).select_related(
         "pipeline", "stage", "company", "owner", "team", "currency", "lost_reason"
     )
-    return get_object_or_404(found, pk=pk)
+    deal = get_object_or_404(found, pk=pk)
+    if action != "view" and not can(request.user, action, deal):
+        raise PermissionDenied
+    return deal
 
 
 def _back_to(request: HttpRequest, deal: Deal) -> str:
@@ -199,7 +202,7 @@ def _custom_rows(deal: Deal) -> list[dict[str, str]]:
 
 @login_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _visible(request, pk)
+    deal = mask_hidden_fields(request.user, _visible(request, pk))
     can_edit = can(request.user, "edit", deal)
     items = list(deal.line_items.select_related("product"))
     places = decimal_places(deal.currency_id)
@@ -239,10 +242,10 @@ def deal_create(request: HttpRequest) -> HttpResponse:
     initial = {"currency": base_currency(), "pipeline": request.GET.get("pipeline")}
     if request.GET.get("company", "").isdigit():
         initial["company"] = request.GET["company"]
-    form = DealForm(
-        request.POST or None,
-        initial=initial,
-        companies=visible_companies(request.user),
+    form = apply_field_rules(
+        DealForm(request.POST or None, initial=initial, companies=visible_companies(request.user)),
+        request.user,
+        Deal,
     )
     if not form.initial.get("pipeline") and default_pipeline():
         form.initial["pipeline"] = default_pipeline().pk
@@ -262,7 +265,11 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _visible(request, pk, "edit")
-    form = DealForm(request.POST or None, deal=deal, companies=visible_companies(request.user))
+    form = apply_field_rules(
+        DealForm(request.POST or None, deal=deal, companies=visible_companies(request.user)),
+        request.user,
+        Deal,
+    )
     if request.method == "POST" and form.is_valid():
         saved = call_service(
             form,

@@ -58,7 +58,7 @@ class ProductForm(forms.Form):
         self.fields.update(customfields.form_fields(Product))
 
     def values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in PRODUCT_FIELDS}
+        return {name: self.cleaned_data[name] for name in PRODUCT_FIELDS if name in self.fields}
 
     def custom(self) -> dict[str, Any] | None:
         return customfields.form_values(self.cleaned_data) or None

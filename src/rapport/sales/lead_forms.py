@@ -82,7 +82,7 @@ class LeadForm(forms.Form):
         self.fields.update(customfields.form_fields(Lead))
 
     def values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in LEAD_FIELDS}
+        return {name: self.cleaned_data[name] for name in LEAD_FIELDS if name in self.fields}
 
     def custom(self) -> dict[str, Any] | None:
         return customfields.form_values(self.cleaned_data) or None

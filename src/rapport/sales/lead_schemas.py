@@ -9,6 +9,8 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from rapport.core.api import RecordOut
+
 
 class ScoreItem(Schema):
     rule: int | None
@@ -17,7 +19,7 @@ class ScoreItem(Schema):
     times: int = 1
 
 
-class LeadOut(Schema):
+class LeadOut(RecordOut):
     id: int
     first_name: str
     last_name: str

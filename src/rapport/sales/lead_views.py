@@ -17,9 +17,9 @@ from rapport.contacts.columns import plain
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
 from rapport.core.exceptions import VersionConflict
-from rapport.core.forms import apply_service_errors, call_service
+from rapport.core.forms import apply_field_rules, apply_service_errors, call_service
 from rapport.core.pagination import keyset_page
-from rapport.core.permissions import can, can_create, get_visible_or_404
+from rapport.core.permissions import can, can_create, get_visible_or_404, mask_hidden_fields
 from rapport.sales import lead_queries, leads
 from rapport.sales.lead_forms import ConvertForm, LeadForm
 from rapport.sales.models import Lead, LeadSource, LeadStatus
@@ -82,7 +82,7 @@ def _custom_rows(lead: Lead) -> list[dict[str, str]]:
 
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _visible(request, pk)
+    lead = mask_hidden_fields(request.user, _visible(request, pk))
     submissions = list(lead_queries.submissions_of(lead)[: SUBMISSIONS_SHOWN + 1])
     can_edit = can(request.user, "edit", lead)
     return render(
@@ -105,7 +105,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_create(request: HttpRequest) -> HttpResponse:
     if not can_create(request.user, Lead):
         raise PermissionDenied
-    form = LeadForm(request.POST or None)
+    form = apply_field_rules(LeadForm(request.POST or None), request.user, Lead)
     if request.method == "POST" and form.is_valid():
         lead = call_service(
             form,
@@ -127,7 +127,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if lead.is_converted:
         messages.error(request, _("A converted lead stays as it was."))
         return redirect(lead)
-    form = LeadForm(request.POST or None, lead=lead)
+    form = apply_field_rules(LeadForm(request.POST or None, lead=lead), request.user, Lead)
     if request.method == "POST" and form.is_valid():
         saved = call_service(
             form,

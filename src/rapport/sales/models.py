@@ -111,6 +111,8 @@ class Product(Record):
     only through stock services (an adjustment with a reason now, orders later), never
     through the product's form or API update."""
 
+    computed_fields = ("stock_on_hand", "reserved_quantity")
+
     sku = models.CharField(
         _("SKU"), max_length=64, help_text=_("Stock keeping unit: unique among live products.")
     )
@@ -364,6 +366,10 @@ class Deal(Record):
     """A sale in progress or closed. ``status`` follows the stage (open, won, lost);
     ``amount_base`` is ``amount`` in the base currency at the rate of the day it was
     last written (of the close day once closed), so reports sum one column."""
+
+    # A role's rule hiding the amount hides what is derived from it too.
+    field_rule_companions = {"amount": ("amount_base",)}
+    computed_fields = ("amount_base", "status", "probability_is_set", "closed_at")
 
     name = models.CharField(_("name"), max_length=200)
     pipeline = models.ForeignKey(
@@ -735,6 +741,18 @@ class PricedLine(PricedItem):
 class PricedDocument(Record):
     """What orders and quotes share: a number, the customer, a currency and the totals of
     their lines (``total_base``: the total in the base currency on the document's day)."""
+
+    # Set by the services from the lines and transitions: a role's rules may hide them,
+    # and no rule stops the services keeping them up to date.
+    computed_fields = (
+        "subtotal",
+        "discount_total",
+        "net_total",
+        "tax_total",
+        "total",
+        "total_base",
+        "status_changed_at",
+    )
 
     number = models.CharField(_("number"), max_length=NUMBER_MAX_LENGTH, unique=True)
     contact = models.ForeignKey(

@@ -25,6 +25,7 @@ from rapport.core.api import (
     IF_MATCH,
     PageOut,
     PageParams,
+    RecordOut,
     actor,
     current_user,
     objects_by_ids,
@@ -100,7 +101,7 @@ class LineOut(Schema):
     total_amount: Decimal
 
 
-class OrderSummaryOut(Schema):
+class OrderSummaryOut(RecordOut):
     id: int
     number: str
     status: OrderStatus

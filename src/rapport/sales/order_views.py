@@ -21,7 +21,7 @@ from rapport.contacts.views import search_params
 from rapport.core.actors import Actor
 from rapport.core.exceptions import VersionConflict
 from rapport.core.pagination import keyset_page
-from rapport.core.permissions import can, can_create, get_visible_or_404
+from rapport.core.permissions import can, can_create, get_visible_or_404, mask_hidden_fields
 from rapport.sales import order_queries, orders
 from rapport.sales.documents import document_lines
 from rapport.sales.models import Order, OrderLine, OrderStatus
@@ -104,7 +104,7 @@ def _visible(request: HttpRequest, pk: int) -> Order:
 
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, _visible(request, pk))
+    return _detail(request, mask_hidden_fields(request.user, _visible(request, pk)))
 
 
 @login_required

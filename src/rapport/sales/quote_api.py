@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 from rapport.core.api import (
     PageOut,
     PageParams,
+    RecordOut,
     actor,
     created,
     current_user,
@@ -46,7 +47,7 @@ class QuoteIn(Schema):
     lines: list[LineIn] | None = Field(None, description="The deal's line items when left out.")
 
 
-class QuoteSummaryOut(Schema):
+class QuoteSummaryOut(RecordOut):
     id: int
     number: str
     status: QuoteStatus

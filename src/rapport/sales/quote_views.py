@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rapport.core.actors import Actor
 from rapport.core.forms import apply_service_errors
 from rapport.core.pagination import keyset_page
-from rapport.core.permissions import can, can_create, get_visible_or_404
+from rapport.core.permissions import can, can_create, get_visible_or_404, mask_hidden_fields
 from rapport.sales import order_queries, quotes
 from rapport.sales.documents import document_lines
 from rapport.sales.models import Deal, Quote, QuoteStatus
@@ -172,7 +172,7 @@ def _detail(request: HttpRequest, quote: Quote, *, send_form: SendQuoteForm | No
 
 @login_required
 def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, _visible(request, pk))
+    return _detail(request, mask_hidden_fields(request.user, _visible(request, pk)))
 
 
 @login_required

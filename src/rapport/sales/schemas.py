@@ -13,6 +13,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from rapport.core.api import RecordOut
 from rapport.sales.money import base_currency
 
 
@@ -22,7 +23,7 @@ class PriceOut(Schema):
     price_book: int = Field(alias="price_book_id")
 
 
-class ProductOut(Schema):
+class ProductOut(RecordOut):
     id: int
     sku: str
     name: str

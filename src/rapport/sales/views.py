@@ -20,9 +20,9 @@ from django.views.decorators.http import require_POST
 from rapport.contacts.columns import plain
 from rapport.core.actors import Actor
 from rapport.core.customfields import definitions_for
-from rapport.core.forms import apply_service_errors, call_service
+from rapport.core.forms import apply_field_rules, apply_service_errors, call_service
 from rapport.core.pagination import keyset_page
-from rapport.core.permissions import can, can_create, get_visible_or_404
+from rapport.core.permissions import can, can_create, get_visible_or_404, mask_hidden_fields
 from rapport.sales import queries, services
 from rapport.sales.forms import (
     CurrencyForm,
@@ -113,14 +113,14 @@ def _detail(
 
 @login_required
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, _visible(request, pk))
+    return _detail(request, mask_hidden_fields(request.user, _visible(request, pk)))
 
 
 @login_required
 def product_create(request: HttpRequest) -> HttpResponse:
     if not can_create(request.user, Product):
         raise PermissionDenied
-    form = ProductForm(request.POST or None)
+    form = apply_field_rules(ProductForm(request.POST or None), request.user, Product)
     if request.method == "POST" and form.is_valid():
         product = call_service(
             form,
@@ -139,7 +139,9 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product = _visible(request, pk)
     if not can(request.user, "edit", product):
         raise PermissionDenied
-    form = ProductForm(request.POST or None, product=product)
+    form = apply_field_rules(
+        ProductForm(request.POST or None, product=product), request.user, Product
+    )
     if request.method == "POST" and form.is_valid():
         saved = call_service(
             form,

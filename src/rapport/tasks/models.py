@@ -55,6 +55,8 @@ class Task(Record):
     services; ``reminded_at`` is set once by the reminder job.
     """
 
+    computed_fields = ("completed_at",)
+
     permission_owner_fields = ("owner", "assignee")
     permission_owner_team_fields = ("assignee_team",)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ninja import Field, Schema
 
+from rapport.core.api import RecordOut
 from rapport.tasks import queries, services
 from rapport.tasks.models import (
     RECURRENCE_MAX_INTERVAL,
@@ -31,7 +32,7 @@ class RelatedRecord(Schema):
     object_id: int = Field(ge=1, le=MAX_ID)
 
 
-class TaskOut(Schema):
+class TaskOut(RecordOut):
     id: int
     title: str
     description: str

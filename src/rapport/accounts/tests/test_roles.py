@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from rapport.accounts import services
 from rapport.accounts.forms import record_object_types
 from rapport.accounts.models import ACTIONS, Role, User
-from rapport.accounts.services import role_create
+from rapport.accounts.services import role_create, role_update
+from rapport.contacts.models import Contact
 from rapport.core.actors import Actor
+from rapport.core.customfields import customfield_create
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +55,7 @@ def test_role_editor_shows_a_matrix_of_object_types_and_actions(admin_client: Cl
 
     assert "All other records" in html
     assert SPECIMEN in html
-    assert html.count("<select") == len(ACTIONS) * (1 + len(record_object_types()))
+    assert html.count('<select name="grant-') == len(ACTIONS) * (1 + len(record_object_types()))
     assert 'name="grant-*-view" aria-label="All other records: View"' in html
     # A type without its own grants shows what it gets from "All other records".
     assert f'<select name="grant-{SPECIMEN}-view"' in html
@@ -194,3 +197,47 @@ def test_the_last_admin_role_keeps_its_admin_flag(as_admin, admin) -> None:
     assert "is_admin" in error.value.message_dict
     custom.refresh_from_db()
     assert custom.is_admin
+
+
+def test_the_role_editor_sets_field_rules(admin_client: Client, as_admin) -> None:
+    content_type = ContentType.objects.get_for_model(Contact)
+    customfield_create(
+        actor=as_admin,
+        content_type=content_type,
+        key="salary",
+        label="Salary",
+        field_type="integer",
+        sensitive=True,
+    )
+    rep = Role.objects.get(slug="sales-rep")
+    page = admin_client.get(f"/settings/roles/{rep.pk}/")
+    form = page.context["field_rules"]
+    # Every field a rule may name, per object type; sensitive custom fields start hidden.
+    assert 'name="field-contacts.contact-birthday"' in page.content.decode()
+    assert form["field-contacts.contact-custom.salary"].value() == "hidden"
+    data = {name: field.initial for name, field in page.context["matrix"].fields.items()}
+    data |= {name: field.initial for name, field in form.fields.items()}
+    data |= {"name": rep.name, "description": rep.description}
+    data["field-contacts.company-annual_revenue"] = "read_only"
+    data["field-contacts.contact-birthday"] = "hidden"
+    data["field-contacts.contact-custom.salary"] = "normal"
+
+    response = admin_client.post(f"/settings/roles/{rep.pk}/", data)
+
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    rep.refresh_from_db()
+    assert rep.field_rules == {
+        "contacts.company": {"annual_revenue": "read_only"},
+        "contacts.contact": {"birthday": "hidden", "custom.salary": "normal"},
+    }
+
+
+def test_field_rules_naming_unknown_fields_are_refused(as_admin) -> None:
+    rep = Role.objects.get(slug="sales-rep")
+    with pytest.raises(ValidationError) as error:
+        role_update(rep, actor=as_admin, field_rules={"contacts.contact": {"nope": "hidden"}})
+    assert "field_rules" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        role_update(rep, actor=as_admin, field_rules={"contacts.contact": {"email": "secret"}})
+    rep.refresh_from_db()
+    assert rep.field_rules == {}

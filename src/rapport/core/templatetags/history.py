@@ -14,8 +14,10 @@ register = template.Library()
 RECENT_ENTRIES = 10
 
 
-@register.inclusion_tag("core/_history.html")
-def history_tab(record: models.Model, limit: int = RECENT_ENTRIES) -> dict:
+@register.inclusion_tag("core/_history.html", takes_context=True)
+def history_tab(
+    context: template.Context, record: models.Model, limit: int = RECENT_ENTRIES
+) -> dict:
     """The latest changes of ``record``; the page showing it has already checked the
     reader may see it."""
     model = type(record)
@@ -24,8 +26,15 @@ def history_tab(record: models.Model, limit: int = RECENT_ENTRIES) -> dict:
     ).order_by("-id")[: limit + 1]
     entries = list(entries)
     return {
-        "entries": describe_entries(entries[:limit], model),
+        "entries": describe_entries(entries[:limit], model, _reader(context)),
         "has_more": len(entries) > limit,
         "object_type": model._meta.label_lower,
         "object_id": record.pk,
     }
+
+
+def _reader(context: template.Context) -> object:
+    """The user reading the page, whose role's field rules apply; ``None`` for a
+    template rendered without a request (no rules apply then)."""
+    request = context.get("request")
+    return getattr(request, "user", None)

@@ -131,7 +131,11 @@ def history(request: HttpRequest, object_type: str, object_id: str) -> HttpRespo
     return render(
         request,
         "core/history.html",
-        {"label": label, "page": page, "entries": describe_entries(page.items, model)},
+        {
+            "label": label,
+            "page": page,
+            "entries": describe_entries(page.items, model, request.user),
+        },
     )
 
 
@@ -153,7 +157,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "entries": describe_entries(page.items, None),
+            "entries": describe_entries(page.items, None, request.user),
             "query": request.GET.copy(),
         },
     )

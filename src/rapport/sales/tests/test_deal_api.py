@@ -162,7 +162,7 @@ def test_bad_deals_are_problems_naming_the_field(alice_client, body, field):
     assert not Deal.objects.exists()
 
 
-def test_deals_others_may_not_see_or_edit_are_404(alice_client, bob, charlie, pipeline):
+def test_deals_others_may_not_see_are_404_and_not_edit_403(alice_client, bob, charlie, pipeline):
     url = alice_client.post("/api/v1/deals", {"name": "Mine"}, content_type=JSON)["Location"]
     assert client_for(charlie).get(url).status_code == 404
     teammate = client_for(bob)
@@ -170,8 +170,8 @@ def test_deals_others_may_not_see_or_edit_are_404(alice_client, bob, charlie, pi
     move = teammate.post(
         f"{url}/move", {"stage": stage_id(pipeline, "Proposal")}, content_type=JSON
     )
-    assert move.status_code == 404
-    assert teammate.patch(url, {"name": "Taken"}, content_type=JSON).status_code == 404
+    assert move.status_code == 403
+    assert teammate.patch(url, {"name": "Taken"}, content_type=JSON).status_code == 403
 
 
 def test_list_filters_sorts_and_pages_in_few_queries(alice_client, django_assert_max_num_queries):

@@ -123,7 +123,7 @@ def test_a_stale_move_is_refused_without_change(alice_client, as_alice, pipeline
     assert deal.stage.name == "Qualification"
 
 
-def test_moving_a_deal_one_may_not_edit_is_a_404(as_alice, bob, pipeline):
+def test_moving_a_deal_one_may_see_but_not_edit_is_a_403(as_alice, bob, pipeline):
     from django.test import Client
 
     deal = make_deal(as_alice)
@@ -133,7 +133,7 @@ def test_moving_a_deal_one_may_not_edit_is_a_404(as_alice, bob, pipeline):
     response = client.post(
         reverse("sales:deal_move", args=[deal.pk]), {"stage": stage(pipeline, "Proposal").pk}
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
     deal.refresh_from_db()
     assert deal.stage.name == "Qualification"
 
