@@ -156,6 +156,8 @@ class AuditAction(models.TextChoices):
     RESTORE = "restore", _("Restored")
     PURGE = "purge", _("Deleted for good")
     MERGE = "merge", _("Merged")
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
 
 
 class AuditEntry(models.Model):
