@@ -15,7 +15,6 @@ from rapport.accounts import signin
 from rapport.accounts.models import LoginEvent, LoginOutcome, User
 from rapport.accounts.signin_views import sign_in_locked_message
 from rapport.accounts.tests.test_two_factor import code, enable_two_factor, password_step
-from rapport.conftest import PASSWORD
 from rapport.core.actors import Actor
 from rapport.core.models import AuditAction, AuditEntry, Source
 

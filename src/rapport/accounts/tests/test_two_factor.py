@@ -77,7 +77,9 @@ def test_enrolment_shows_a_qr_code_and_the_secret_and_needs_a_code(
     assert twofactor.is_enabled(alice)
     assert len(set(RECOVERY_CODE_SHOWN.findall(right.content.decode()))) == 10
     # Shown once only, stored only as digests.
-    assert not RECOVERY_CODE_SHOWN.findall(alice_client.get("/account/two-factor/").content.decode())
+    assert not RECOVERY_CODE_SHOWN.findall(
+        alice_client.get("/account/two-factor/").content.decode()
+    )
     stored = set(RecoveryCode.objects.filter(user=alice).values_list("digest", flat=True))
     assert len(stored) == 10
     assert not stored & set(RECOVERY_CODE_SHOWN.findall(right.content.decode()))
@@ -264,9 +266,10 @@ def test_the_code_step_without_the_password_step_goes_back_to_login(client: Clie
 def test_a_role_requiring_two_factor_sends_its_users_to_set_it_up(
     admin_client: Client, alice_client: Client, alice: User, as_admin
 ) -> None:
-    assert 'name="requires_two_factor"' in admin_client.get(
-        f"/settings/roles/{alice.role.pk}/"
-    ).content.decode()
+    assert (
+        'name="requires_two_factor"'
+        in admin_client.get(f"/settings/roles/{alice.role.pk}/").content.decode()
+    )
     services.role_update(alice.role, actor=as_admin, requires_two_factor=True)
     entry = latest_audit(alice.role, AuditAction.UPDATE)
     assert entry.changes["requires_two_factor"] == [False, True]
@@ -307,7 +310,9 @@ def test_users_with_two_factor_keep_their_sessions_when_their_role_starts_requir
     bob_client = Client()
     bob_client.force_login(bob)
 
-    services.role_update(Role.objects.get(slug="sales-rep"), actor=as_admin, requires_two_factor=True)
+    services.role_update(
+        Role.objects.get(slug="sales-rep"), actor=as_admin, requires_two_factor=True
+    )
 
     assert alice_client.get("/account/").status_code == 200
     assert bob_client.get("/account/").status_code == 302
@@ -317,9 +322,10 @@ def test_an_admin_resets_a_users_two_factor(
     admin_client: Client, alice_client: Client, alice: User, bob: User
 ) -> None:
     enable_two_factor(alice_client)
-    assert "Reset two-factor sign-in" in admin_client.get(
-        f"/settings/users/{alice.pk}/"
-    ).content.decode()
+    assert (
+        "Reset two-factor sign-in"
+        in admin_client.get(f"/settings/users/{alice.pk}/").content.decode()
+    )
     bob_client = Client()
     bob_client.force_login(bob)
     assert bob_client.post(f"/settings/users/{alice.pk}/two-factor/reset/").status_code == 403
