@@ -165,7 +165,7 @@ def test_sign_ins_and_failures_on_real_accounts_are_audited(client: Client, alic
 def test_the_password_policy_is_shown_and_refuses_common_passwords(alice_client: Client) -> None:
     page = alice_client.get("/account/password/").content.decode()
     assert "at least 10 characters" in page
-    assert "can’t be a commonly used password" in page
+    assert "a commonly used password" in page
 
     response = alice_client.post(
         "/account/password/",
