@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from rapport.accounts import services, twofactor
 from rapport.accounts.models import LoginEvent, RecoveryCode, Role, TwoFactorDevice, User
+from rapport.accounts.signin_views import PENDING_KEY, PENDING_MAX_AGE
 from rapport.conftest import PASSWORD
 from rapport.core.models import AuditAction, AuditEntry
 
@@ -341,3 +342,29 @@ def test_an_admin_resets_a_users_two_factor(
     client = Client()
     password_step(client)
     assert signed_in_user_id(client) == alice.pk
+
+
+def test_moving_a_user_to_a_role_requiring_two_factor_signs_them_out(
+    admin_client: Client, alice_client: Client, alice: User, as_admin
+) -> None:
+    strict = services.role_create(actor=as_admin, name="Auditors", requires_two_factor=True)
+    listed = admin_client.get("/api/v1/roles").json()["items"]
+    assert {role["slug"]: role["requires_two_factor"] for role in listed}["auditors"] is True
+
+    services.user_update(alice, actor=as_admin, role=strict)
+
+    assert alice_client.get("/account/")["Location"].startswith("/login/")
+    assert password_step(Client())["Location"] == "/login/two-factor-setup/"
+
+
+def test_the_code_step_expires(alice_client: Client) -> None:
+    enable_two_factor(alice_client)
+    client = Client()
+    password_step(client)
+    session = client.session
+    session[PENDING_KEY]["since"] -= PENDING_MAX_AGE + 1
+    session.save()
+
+    response = client.post("/login/code/", {"code": "123456"})
+
+    assert response["Location"] == "/login/"
