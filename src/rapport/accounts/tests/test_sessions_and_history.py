@@ -109,6 +109,8 @@ def test_the_profile_shows_the_last_sign_ins(alice: User, django_assert_max_num_
     with django_assert_max_num_queries(12):
         page = client.get("/account/").content.decode()
 
+    assert page.count('id="login-history"') == 1
+    assert "<title>Profile · Rapport</title>" in page
     history = page.split('id="login-history"')[1]
     assert history.count("<tr>") == 21  # the header and the last 20
     assert "192.0.2.11" in history and "Firefox/140" in history
