@@ -332,14 +332,11 @@ class TwoFactorCodeForm(forms.Form):
 
 
 class SignInCodeForm(TwoFactorCodeForm):
-    code = forms.CharField(
-        label=_("Code"),
-        max_length=20,
-        help_text=_("The six digits your authenticator app shows, or one of your recovery codes."),
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
-        ),
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = _(
+            "The six digits your authenticator app shows, or one of your recovery codes."
+        )
 
 
 class CurrentPasswordForm(forms.Form):
