@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "rapport.accounts.middleware.SessionIdleTimeoutMiddleware",
     "rapport.accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -99,7 +100,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": config.env_int("RAPPORT_PASSWORD_MIN_LENGTH", 10, minimum=8)},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -144,6 +145,20 @@ MAIL_IN_CREATE_CONTACTS = config.env_bool("RAPPORT_MAIL_IN_CREATE_CONTACTS", Fal
 
 SESSION_COOKIE_AGE = config.env_int("RAPPORT_SESSION_AGE", 60 * 60 * 24 * 14, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
+# Sign-in protection (docs/two-factor-and-sign-in.md). A session unused this many
+# minutes ends (0: only SESSION_COOKIE_AGE ends it).
+SESSION_IDLE_TIMEOUT = config.env_int("RAPPORT_SESSION_IDLE_MINUTES", 0) * 60
+# Failed sign-ins (wrong password or two-factor code) allowed per account and per
+# client address in a fixed window of LOGIN_LOCKOUT_WINDOW seconds (at most a day).
+LOGIN_MAX_FAILURES = config.env_int("RAPPORT_LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_IP = config.env_int("RAPPORT_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_LOCKOUT_WINDOW = config.env_int("RAPPORT_LOGIN_LOCKOUT_MINUTES", 15, minimum=1) * 60
+if LOGIN_LOCKOUT_WINDOW > 24 * 60 * 60:
+    raise config.ConfigError("RAPPORT_LOGIN_LOCKOUT_MINUTES", "use at most 1440 (a day)")
+# Password reset emails asked for per client address per hour.
+PASSWORD_RESET_MAX_PER_IP = config.env_int("RAPPORT_PASSWORD_RESET_MAX_PER_IP", 10, minimum=1)
+# Days sign-in events are kept for the login history.
+LOGIN_HISTORY_DAYS = config.env_int("RAPPORT_LOGIN_HISTORY_DAYS", 90, minimum=1)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -111,6 +111,7 @@ class RoleOut(Schema):
     description: str
     is_admin: bool
     is_system: bool
+    requires_two_factor: bool
     permissions: dict[str, dict[str, str]] = Field(
         description="Scope (none, own, team, all) per object type and action; '*' is the default."
     )

@@ -13,9 +13,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -158,6 +160,13 @@ class UserCreateForm(UserForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("Leave empty to let the person choose one through the invitation."),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = format_html(
+            "{}{}", self.fields["password"].help_text, password_validators_help_text_html()
+        )
+
     send_invitation = forms.BooleanField(
         label=_("Send an invitation email"), required=False, initial=True
     )
@@ -235,6 +244,14 @@ class RoleForm(forms.Form):
         label=_("Admin"),
         required=False,
         help_text=_("Admins also manage users, teams, roles and settings."),
+    )
+    requires_two_factor = forms.BooleanField(
+        label=_("Requires two-factor sign-in"),
+        required=False,
+        help_text=_(
+            "People with this role must sign in with a code from an authenticator app; "
+            "those who have not set one up are asked to at their next sign-in."
+        ),
     )
 
     def __init__(self, *args: Any, role: Role | None = None, **kwargs: Any) -> None:
@@ -378,3 +395,40 @@ class FieldRulesForm(forms.Form):
             }
             for group in self.groups
         }
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A six-digit code from the authenticator app (or, where allowed, a recovery code)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class SignInCodeForm(TwoFactorCodeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = _(
+            "The six digits your authenticator app shows, or one of your recovery codes."
+        )
+
+
+class CurrentPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class TwoFactorDisableForm(CurrentPasswordForm):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("A code from your authenticator app, or a recovery code."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )

@@ -8,6 +8,7 @@ transaction with its audit entry and event, and raises ``ValidationError``
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -51,8 +52,22 @@ from rapport.core.permissions import (
 USER_FIELDS = ("email", "first_name", "last_name", "role", "is_active", "timezone", "language")
 PROFILE_FIELDS = ("first_name", "last_name", "timezone", "language")
 TEAM_FIELDS = ("name", "description", "manager")
-ROLE_FIELDS = ("name", "description", "is_admin", "permissions", "field_rules")
+ROLE_FIELDS = (
+    "name",
+    "description",
+    "is_admin",
+    "requires_two_factor",
+    "permissions",
+    "field_rules",
+)
 TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
+
+
+def end_sessions_without_two_factor(users: models.QuerySet[User]) -> None:
+    """Sign out those of ``users`` without two-factor sign-in (their role now requires
+    it), so their next sign-in makes them set it up: a new session salt voids their
+    sessions on any session backend (see ``User.get_session_auth_hash``)."""
+    users.exclude(two_factor__confirmed_at__isnull=False).update(session_salt=secrets.token_hex(16))
 
 
 def _check_version(obj: models.Model, expected_version: int | None) -> None:
@@ -211,6 +226,8 @@ def user_update(
         for name, value in changes.items():
             setattr(user, name, value)
         user.save()
+        if user.role and user.role.requires_two_factor and user.role_id != before["role"]:
+            end_sessions_without_two_factor(User.objects.filter(pk=user.pk))
         extra = {}
         if teams is not None:
             new_teams = sorted(team.pk for team in teams)
@@ -464,6 +481,7 @@ def role_create(
     name: str,
     description: str = "",
     is_admin: bool = False,
+    requires_two_factor: bool = False,
     permissions: dict[str, dict[str, str]] | None = None,
     field_rules: dict[str, dict[str, str]] | None = None,
 ) -> Role:
@@ -477,7 +495,12 @@ def role_create(
         }
     )
     with transaction.atomic():
-        role = Role.objects.create(slug=_role_slug(values["name"]), is_admin=is_admin, **values)
+        role = Role.objects.create(
+            slug=_role_slug(values["name"]),
+            is_admin=is_admin,
+            requires_two_factor=requires_two_factor,
+            **values,
+        )
         _write(role, actor=actor, action=AuditAction.CREATE, before={}, event="role.created")
     return role
 
@@ -510,6 +533,8 @@ def role_update(role: Role, *, actor: Actor, **changes: Any) -> Role:
         for name, value in changes.items():
             setattr(role, name, value)
         role.save()
+        if role.requires_two_factor and not before["requires_two_factor"]:
+            end_sessions_without_two_factor(User.objects.filter(role=role))
         _write(role, actor=actor, action=AuditAction.UPDATE, before=before, event="role.updated")
     return role
 

@@ -20,11 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from rapport.accounts import services, tokens
+from rapport.accounts import services, signin, tokens, twofactor
 from rapport.accounts.forms import (
     ConfirmForm,
     FieldRulesForm,
-    LoginForm,
     PermissionMatrixForm,
     ProfileForm,
     RoleForm,
@@ -62,23 +61,10 @@ def base_url(request: HttpRequest) -> str:
 # Signing in and passwords -------------------------------------------------------------
 
 
-class LoginView(auth_views.LoginView):
-    template_name = "accounts/login.html"
-    authentication_form = LoginForm
-    redirect_authenticated_user = True
-
-
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
     success_message = gettext_lazy("Your password is changed.")
-
-
-class PasswordResetView(auth_views.PasswordResetView):
-    template_name = "accounts/password_reset.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
-    email_template_name = "accounts/email/password_reset.txt"
-    success_url = reverse_lazy("accounts:password_reset_done")
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -113,6 +99,8 @@ def render_profile(
             "token_form": token_form or TokenForm(),
             "tokens": ApiToken.objects.filter(user=user),
             "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+            "two_factor_on": twofactor.is_enabled(user),
+            "login_events": signin.login_history(user),
         },
     )
 
@@ -250,7 +238,16 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("%(user)s is saved.") % {"user": user})
                 return redirect("accounts:user_list")
-    return render(request, "accounts/user_form.html", {"form": form, "person": user})
+    return render(
+        request,
+        "accounts/user_form.html",
+        {
+            "form": form,
+            "person": user,
+            "two_factor_on": twofactor.is_enabled(user),
+            "login_events": signin.login_history(user),
+        },
+    )
 
 
 @admin_required

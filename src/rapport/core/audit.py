@@ -22,7 +22,15 @@ from rapport.core.models import AuditAction, AuditEntry
 
 # Bookkeeping fields whose change says nothing a reader needs.
 UNAUDITED_FIELDS = frozenset(
-    {"updated_at", "updated_by", "version", "password", "password_encrypted", "last_login"}
+    {
+        "updated_at",
+        "updated_by",
+        "version",
+        "password",
+        "password_encrypted",
+        "last_login",
+        "session_salt",
+    }
 )
 
 

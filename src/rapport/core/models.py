@@ -174,6 +174,8 @@ class AuditAction(models.TextChoices):
     MERGE = "merge", _("Merged")
     SHARE = "share", _("Shared")
     UNSHARE = "unshare", _("Sharing removed")
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
 
 
 class AuditEntry(models.Model):
