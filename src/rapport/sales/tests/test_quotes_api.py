@@ -42,7 +42,7 @@ def test_make_read_list_send_and_download_a_quote(
     assert made["Location"] == f"{URL}/{body['id']}"
 
     post(alice_client, URL, {"deal": deal.pk})
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         listed = alice_client.get(URL, {"deal": deal.pk})
     assert len(listed.json()["items"]) == 2
 
