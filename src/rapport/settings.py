@@ -158,6 +158,10 @@ if config.env_bool("RAPPORT_HTTPS", False):
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = config.env_bool("RAPPORT_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = config.env_bool("RAPPORT_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole domain to HTTPS for good: an owner's choice, made
+        # with RAPPORT_HSTS_PRELOAD, not a defect `check --deploy` should report.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_SSL_REDIRECT = config.env_bool("RAPPORT_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Nothing runs but our own static files: no inline script or style, no eval (htmx is
