@@ -35,9 +35,9 @@ from rapport.core.api import (
     problems,
     trashed,
 )
+from rapport.core.client_ip import client_ip
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.permissions import get_visible_or_404
-from rapport.core.client_ip import client_ip
 from rapport.core.throttle import Throttled
 from rapport.sales import lead_queries, leads, webforms
 from rapport.sales.lead_schemas import (

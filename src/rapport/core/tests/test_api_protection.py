@@ -5,49 +5,35 @@ proxies, and CORS."""
 from __future__ import annotations
 
 import datetime
-import re
 
 import pytest
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from rapport.accounts.models import Team, TokenScope
-from rapport.api import api
 from rapport.config import RateLimit
 from rapport.core.client_ip import client_ip
 from rapport.core.models import ThrottleCounter
 from rapport.core.tests.test_api import API, assert_problem, token_headers
+from rapport.testing.routes import api_operations, fill_api_path
 
 # Operations open without sign-in, each with its own protection: the public web form's
 # submissions (per-form rate limit and honeypot, see sales.webforms).
 PUBLIC_OPERATIONS = {("POST", "/api/v1/web-forms/{key}/submissions")}
 
 
-def _operations() -> list[tuple[str, str, dict]]:
-    schema = api.get_openapi_schema()
-    return [
-        (method.upper(), path, operation)
-        for path, operations in schema["paths"].items()
-        for method, operation in operations.items()
-    ]
-
-
-def _dummy_path(path: str) -> str:
-    # A well-formed value for every parameter; the record need not exist, since the
-    # scope is refused before the endpoint runs.
-    return re.sub(r"\{[^}]+\}", "1", path)
-
-
 WRITE_OPERATIONS = [
     (method, path)
-    for method, path, operation in _operations()
+    for method, path, operation in api_operations()
     if method != "GET" and (method, path) not in PUBLIC_OPERATIONS
 ]
 
 
 def test_every_operation_is_authenticated_but_the_public_ones():
     unauthenticated = {
-        (method, path) for method, path, operation in _operations() if not operation.get("security")
+        (method, path)
+        for method, path, operation in api_operations()
+        if not operation.get("security")
     }
     assert unauthenticated == PUBLIC_OPERATIONS
 
@@ -55,7 +41,7 @@ def test_every_operation_is_authenticated_but_the_public_ones():
 def test_the_description_shows_the_scope_each_operation_needs():
     scopes = {
         (method, path): operation["x-token-scope"]
-        for method, path, operation in _operations()
+        for method, path, operation in api_operations()
         if operation.get("security")
     }
     assert len(WRITE_OPERATIONS) > 50
@@ -71,7 +57,7 @@ def read_token(admin) -> dict[str, str]:
 @pytest.mark.parametrize(("method", "path"), WRITE_OPERATIONS)
 def test_a_read_only_token_may_call_no_write_operation(read_token, method, path):
     response = Client().generic(
-        method, _dummy_path(path), "{}", content_type="application/json", headers=read_token
+        method, fill_api_path(path), "{}", content_type="application/json", headers=read_token
     )
 
     body = assert_problem(response, 403, "forbidden")
