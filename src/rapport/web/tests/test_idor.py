@@ -14,26 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from rapport.accounts.models import ApiToken
-from rapport.activities import services as activities
-from rapport.attachments import services as attachments
-from rapport.conftest import make_user
-from rapport.contacts import services as contacts
-from rapport.core import savedviews
-from rapport.core.actors import Actor
-from rapport.core.models import Job, Source
-from rapport.exchange.imports import import_upload
-from rapport.exchange.models import ImportMapping
-from rapport.mail import services as mail
-from rapport.mail.models import OutgoingEmail
-from rapport.notifications.services import notify
-from rapport.sales import leads, orders, quotes
-from rapport.sales import services as sales
-from rapport.sales.deals import Participant, deal_create
-from rapport.tasks import services as tasks
+from rapport.testing.records import one_of_each
 from rapport.testing.routes import Route, api_operations, fill_api_path, routes
 
 Records = dict[str, Any]
@@ -211,110 +194,7 @@ def test_every_page_with_an_id_is_mapped():
 def records(charlie, admin, settings, tmp_path) -> Records:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.BASE_CURRENCY = "USD"
-    west = Actor(user=charlie, source=Source.UI)
-    as_admin = Actor(user=admin, source=Source.UI)
-    # Dora, an admin of the west team, keeps its catalogue and imports.
-    dora = make_user("dora@example.com", role_slug="admin", teams=list(charlie.teams.all()))
-    as_dora = Actor(user=dora, source=Source.UI)
-    company = contacts.company_create(actor=west, values={"name": "Westwind"})
-    contact = contacts.contact_create(
-        actor=west,
-        values={"first_name": "Wes", "last_name": "West", "email": "wes@westwind.example"},
-    )
-    trashed = contacts.contact_delete(
-        contacts.contact_create(actor=west, values={"first_name": "Gone"}), actor=west
-    )
-    static_list = contacts.list_create(actor=west, name="West list")
-    contacts.list_add(static_list, actor=west, contacts=[contact])
-    product = sales.product_create(actor=as_dora, values={"sku": "W-1", "name": "West widget"})
-    deal = deal_create(
-        actor=west,
-        values={"name": "West deal", "company": company},
-        contacts=[Participant(contact)],
-        line_items=[{"name": "Service", "quantity": 1, "unit_price": "80"}],
-    )
-    email_activity = mail.email_send(actor=west, contact=contact, subject="Hi", body="Hello")
-    uploaded = attachments.attachment_upload(
-        actor=west,
-        record=contact,
-        file=SimpleUploadedFile("offer.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
-    )
-    meeting = activities.activity_create(
-        actor=west,
-        kind="meeting",
-        links=[contact],
-        values={
-            "subject": "Visit",
-            "starts_at": "2030-01-01T10:00Z",
-            "ends_at": "2030-01-01T11:00Z",
-        },
-    )
-    import_run = import_upload(
-        actor=as_dora,
-        object_type="contacts",
-        upload=SimpleUploadedFile("people.csv", b"email\nx@example.com\n"),
-        file_name="people.csv",
-    )
-    return {
-        "company": company,
-        "contact": contact,
-        "trashed": trashed,
-        "list": static_list,
-        "product": product,
-        "deal": deal,
-        "quote": quotes.quote_create(actor=west, deal=deal),
-        "order": orders.order_create(
-            actor=west,
-            values={"contact": contact},
-            lines=[{"name": "Service", "quantity": 1, "unit_price": "80"}],
-        ),
-        "lead": leads.lead_create(
-            actor=west, values={"last_name": "Lead", "email": "l@west.example"}
-        ),
-        "task": tasks.task_create(actor=west, values={"title": "Call Wes"}),
-        "activity": activities.activity_create(
-            actor=west, kind="note", links=[contact], values={"body": "Secret west note"}
-        ),
-        "meeting": meeting,
-        "attachment": uploaded.attachment,
-        "email_activity": email_activity,
-        "email": OutgoingEmail.objects.get(activity=email_activity),
-        "template": mail.template_create(actor=west, name="West", subject="S", body="B"),
-        "mailbox": mail_mailbox(west),
-        "saved_view": savedviews.saved_view_create(
-            actor=west,
-            object_type="contacts.contact",
-            name="West view",
-            shared=False,
-            filters={},
-            columns=["name"],
-        ),
-        "notification": notify(
-            recipients=[charlie], actor=as_admin, title="For Charlie", url="/", kind="mention"
-        )[0],
-        "token": ApiToken.objects.create(user=charlie, name="West", prefix="abcd", digest="0" * 64),
-        "job": Job.objects.create(owner=charlie, kind="export", title="West export"),
-        "import_run": import_run,
-        "mapping": ImportMapping.objects.create(
-            owner=dora, name="West mapping", object_type="contacts", columns={}
-        ),
-    }
-
-
-def mail_mailbox(actor: Actor):
-    from rapport.mail.mailboxes import mailbox_connect
-
-    return mailbox_connect(
-        actor=actor,
-        password="secret",
-        values={
-            "name": "West box",
-            "host": "127.0.0.1",
-            "username": "wes",
-            "address": "charlie@example.com",
-        },
-        check=False,
-    )
+    return one_of_each(charlie, admin)
 
 
 def fingerprint(records: Records) -> dict[str, tuple]:
