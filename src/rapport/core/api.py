@@ -472,6 +472,15 @@ def _unknown_endpoint(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
+def _merged_statuses(responses: dict[Any, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One entry per status: an endpoint's ``openapi_extra`` names statuses as strings
+    ("200") where ninja uses integers, and JSON with both keys twice is invalid."""
+    merged: dict[str, dict[str, Any]] = {}
+    for status, answer in responses.items():
+        merged.setdefault(str(status), {}).update(answer)
+    return merged
+
+
 class RapportAPI(NinjaAPI):
     """A NinjaAPI whose default auth is bearer token or session and whose every error is a
     problem document."""
@@ -492,7 +501,8 @@ class RapportAPI(NinjaAPI):
             for method, operation in operations.items():
                 if operation.get("security"):
                     operation["x-token-scope"] = required_scope(method).value
-                for status, answer in operation.get("responses", {}).items():
+                operation["responses"] = _merged_statuses(operation.get("responses", {}))
+                for status, answer in operation["responses"].items():
                     if int(status) >= 400 and "application/json" in answer.get("content", {}):
                         answer["content"] = {
                             PROBLEM_CONTENT_TYPE: answer["content"]["application/json"]

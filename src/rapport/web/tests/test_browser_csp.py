@@ -95,3 +95,14 @@ def test_key_pages_work_under_the_policy(page: Page, live_server, alice, as_alic
     assert ann.job_title == "Chief engineer"
     assert violations == []
     assert refused == []
+
+
+def test_the_api_docs_work_under_the_policy(page: Page, live_server, alice) -> None:
+    page.add_init_script(RECORD_VIOLATIONS)
+    log_in(page, live_server.url, alice.email)
+
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.get_by_text("Rapport API").first).to_be_visible()
+    expect(page.locator(".opblock").first).to_be_visible()
+
+    assert page.evaluate("window.__violations") == []
