@@ -210,13 +210,6 @@ def fingerprint(records: Records) -> dict[str, tuple]:
     }
 
 
-@pytest.fixture
-def intruder(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
 def resolve(values: dict[str, Value], records: Records) -> dict[str, object]:
     return {name: value(records) if callable(value) else value for name, value in values.items()}
 
@@ -225,12 +218,12 @@ PAGES = sorted(PAGE_RECORDS.items())
 
 
 @pytest.mark.parametrize(("name", "values"), PAGES, ids=[name for name, _ in PAGES])
-def test_another_teams_record_is_not_found_on_any_page(intruder, records, name, values):
+def test_another_teams_record_is_not_found_on_any_page(alice_client, records, name, values):
     route = next(route for route in page_routes() if route.name == name)
     path = route.fill(resolve(values, records))
     before = fingerprint(records)
 
-    answers = {method: intruder.generic(method, path).status_code for method in ("GET", "POST")}
+    answers = {method: alice_client.generic(method, path).status_code for method in ("GET", "POST")}
 
     # A method the view does not take is refused before any lookup (405): it tells
     # nothing. Every page looks the record up for one of them.
@@ -239,31 +232,33 @@ def test_another_teams_record_is_not_found_on_any_page(intruder, records, name, 
 
 
 @pytest.mark.parametrize("name", sorted(ADMIN_PAGES))
-def test_settings_pages_are_refused_to_non_admins(intruder, name):
+def test_settings_pages_are_refused_to_non_admins(alice_client, name):
     route = next(route for route in page_routes() if route.name == name)
 
     for method in ("GET", "POST"):
-        assert intruder.generic(method, route.fill()).status_code in (403, 404, 405), route.route
+        assert alice_client.generic(method, route.fill()).status_code in (403, 404, 405), (
+            route.route
+        )
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE_PAGES))
-def test_another_teams_product_may_be_read_but_not_changed(intruder, records, name):
+def test_another_teams_product_may_be_read_but_not_changed(alice_client, records, name):
     route = next(route for route in page_routes() if route.name == name)
     path = route.fill({"pk": records["product"].pk})
     before = fingerprint(records)
 
-    changed = intruder.post(path, {"name": "Mine now", "change": "5", "reason": "x"})
+    changed = alice_client.post(path, {"name": "Mine now", "change": "5", "reason": "x"})
 
     # Refused (403, 405), or the page shown again (the detail page takes no post).
     assert changed.status_code in (200, 403, 405)
-    assert intruder.get(path).status_code in (200, 403, 405)
+    assert alice_client.get(path).status_code in (200, 403, 405)
     assert fingerprint(records) == before
 
 
-def test_the_board_shows_no_other_teams_deal(intruder, records):
+def test_the_board_shows_no_other_teams_deal(alice_client, records):
     deal = records["deal"]
-    board = intruder.get(f"/pipelines/{deal.pipeline_id}/")
-    column = intruder.get(f"/pipelines/{deal.pipeline_id}/stages/{deal.stage_id}/cards/")
+    board = alice_client.get(f"/pipelines/{deal.pipeline_id}/")
+    column = alice_client.get(f"/pipelines/{deal.pipeline_id}/stages/{deal.stage_id}/cards/")
 
     assert board.status_code == column.status_code == 200
     assert b"West deal" not in board.content + column.content
@@ -357,20 +352,20 @@ def api_call(client: Client, method: str, url: str):
 
 
 @pytest.mark.parametrize(("method", "path"), API_OPERATIONS)
-def test_another_teams_record_is_not_found_in_the_api(intruder, records, method, path):
+def test_another_teams_record_is_not_found_in_the_api(alice_client, records, method, path):
     key = api_record(path)
     values = {name: records[key].pk for name in API_PARAMETERS if API_PARAMETERS[name] == key}
     url = fill_api_path(path, {"record_id": records[key].pk, **values, **API_EXTRA})
     missing = fill_api_path(path, {"record_id": 10**9, **dict.fromkeys(values, 10**9), **API_EXTRA})
     before = fingerprint(records)
 
-    response = api_call(intruder, method, url)
+    response = api_call(alice_client, method, url)
 
     # An empty body an operation refuses (422) is refused before any lookup, the same
     # for a record that does not exist: it tells nothing either.
     if response.status_code != 404:
         assert response.status_code == 422, (method, url, response.content[:200])
-        assert api_call(intruder, method, missing).status_code == 422
+        assert api_call(alice_client, method, missing).status_code == 422
     assert fingerprint(records) == before
 
 
@@ -382,11 +377,11 @@ API_CATALOGUE_WRITES = [
 
 
 @pytest.mark.parametrize(("method", "path"), API_CATALOGUE_WRITES)
-def test_another_teams_product_may_not_be_changed_in_the_api(intruder, records, method, path):
+def test_another_teams_product_may_not_be_changed_in_the_api(alice_client, records, method, path):
     before = fingerprint(records)
 
     response = api_call(
-        intruder, method, fill_api_path(path, {"product_id": records["product"].pk})
+        alice_client, method, fill_api_path(path, {"product_id": records["product"].pk})
     )
 
     assert response.status_code in (403, 422)

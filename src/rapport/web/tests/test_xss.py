@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.db import models
-from django.test import Client
 from django.utils.html import escape
 
 from rapport.core import search
@@ -110,13 +109,6 @@ def stored(alice, admin, settings, tmp_path) -> dict:
     return records
 
 
-@pytest.fixture
-def browser(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
 def assert_escaped(response, path: str) -> None:
     for marker in RAW_MARKERS:
         assert marker not in response.content, (path, marker)
@@ -142,10 +134,10 @@ def page_paths(records: dict) -> list[str]:
     return paths
 
 
-def test_no_page_shows_the_payload_unescaped(stored, browser):
+def test_no_page_shows_the_payload_unescaped(stored, alice_client):
     shown = 0
     for path in page_paths(stored):
-        response = browser.get(path)
+        response = alice_client.get(path)
         if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
             continue
         assert_escaped(response, path)
@@ -179,32 +171,32 @@ LISTS = [
 ]
 
 
-def test_each_record_shows_its_text_escaped(stored, browser):
+def test_each_record_shows_its_text_escaped(stored, alice_client):
     for key, template in SHOWN_ON.items():
         path = template.format(pk=stored[key].pk)
-        response = browser.get(path)
+        response = alice_client.get(path)
 
         assert response.status_code == 200, path
         assert ESCAPED in response.content, path
 
 
 @pytest.mark.parametrize("path", LISTS)
-def test_lists_show_the_text_escaped(stored, browser, path):
-    response = browser.get(path)
+def test_lists_show_the_text_escaped(stored, alice_client, path):
+    response = alice_client.get(path)
 
     assert response.status_code == 200
     assert_escaped(response, path)
     assert ESCAPED in response.content
 
 
-def test_the_timeline_kanban_and_search_show_it_escaped(stored, browser):
+def test_the_timeline_kanban_and_search_show_it_escaped(stored, alice_client):
     contact, deal = stored["contact"], stored["deal"]
     for path in (
         f"/timeline/contacts.contact/{contact.pk}/",
         f"/pipelines/{deal.pipeline_id}/",
         "/search/?q=alert",
     ):
-        response = browser.get(path)
+        response = alice_client.get(path)
 
         assert response.status_code == 200, path
         assert_escaped(response, path)
