@@ -292,9 +292,8 @@ class BearerTokenAuth(HttpBearer):
             # A wrong token is an error, not a reason to try the session instead.
             raise AuthenticationError(message=_("The token is unknown, revoked or expired."))
         _rate_limit("api-token", api_token.pk, settings.API_RATE_LIMIT)
-        if required_scope(request.method or "GET") != TokenScope.READ and (
-            api_token.scope != TokenScope.READ_WRITE
-        ):
+        needed = required_scope(request.method or "GET")
+        if needed == TokenScope.READ_WRITE and api_token.scope != TokenScope.READ_WRITE:
             raise AuthorizationError(message=_("This token may only read."))
         request.user = api_token.user
         request.api_token = api_token  # type: ignore[attr-defined]
