@@ -84,8 +84,10 @@ def _unplaced(errors: dict[str, list[str]], shown: set[str]) -> list[str]:
 # rate limit and the honeypot.
 @csrf_exempt
 @xframe_options_exempt
-# Embedded by customers' sites (the embed snippet is an iframe), so any site may frame it.
-@csp_replace({"frame-ancestors": ["*"]})
+# Embedded by customers' sites (the embed snippet is an iframe), so any page may frame
+# it: no frame-ancestors at all, since "*" would still refuse pages of no origin (a
+# saved file, a sandboxed iframe).
+@csp_replace({"frame-ancestors": None})
 @require_http_methods(["GET", "POST"])
 def webform_public(request: HttpRequest, key: str) -> HttpResponse:
     form = webforms.active_form(key)
