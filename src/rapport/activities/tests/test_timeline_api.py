@@ -293,4 +293,4 @@ def test_a_page_costs_the_same_queries_however_long_the_history(
     long = queries_per_page()
 
     assert len(set(short + long)) == 1, (short, long)
-    assert short[0] <= 17
+    assert short[0] <= 18
