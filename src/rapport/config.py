@@ -328,3 +328,42 @@ def s3_credentials() -> dict:
 def company_address() -> list[str]:
     """``RAPPORT_COMPANY_ADDRESS`` as lines: the text split at each ";"."""
     return [line.strip() for line in env("RAPPORT_COMPANY_ADDRESS", "").split(";") if line.strip()]
+
+
+RATE_PERIODS = {"s": 1, "sec": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` requests per ``window`` seconds."""
+
+    limit: int
+    window: int
+
+
+def rate_limit(name: str, default: str) -> RateLimit:
+    """A rate such as ``600/min`` (periods: sec, min, hour, day)."""
+    raw = env(name, default)
+    count, _slash, period = raw.partition("/")
+    try:
+        limit = int(count)
+    except ValueError:
+        limit = 0
+    if limit < 1 or period.strip().lower() not in RATE_PERIODS:
+        raise ConfigError(
+            name, f"expected a rate such as 600/min (sec, min, hour, day), got {raw!r}"
+        )
+    return RateLimit(limit=limit, window=RATE_PERIODS[period.strip().lower()])
+
+
+def cors_origins() -> list[str]:
+    """Origins (``https://app.example.com``) whose scripts may call the API."""
+    origins = env_list("RAPPORT_CORS_ORIGINS", [])
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("",):
+            raise ConfigError(
+                "RAPPORT_CORS_ORIGINS",
+                f"expected origins such as https://app.example.com, got {origin!r}",
+            )
+    return origins

@@ -57,7 +57,7 @@ def tag_badges(tags: Iterable[Tag]) -> SafeString:
     """Tags as badges in their colours."""
     badges = format_html_join(
         " ",
-        '<span class="badge tag" style="--tag-color: {}">{}</span>',
+        '<span class="badge tag" data-tag-color="{}">{}</span>',
         ((tag.color, tag.name) for tag in tags),
     )
     return badges or empty_cell()

@@ -8,6 +8,7 @@ wrong is raised and turned into ``application/problem+json`` here.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -38,7 +39,9 @@ from pydantic import ValidationInfo as PydanticValidationInfo
 
 from rapport.accounts.models import TokenScope
 from rapport.accounts.tokens import token_authenticate
+from rapport.config import RateLimit
 from rapport.core.actors import Actor
+from rapport.core.client_ip import client_ip
 from rapport.core.etag import MalformedPrecondition, expected_version, set_etag
 from rapport.core.exceptions import VersionConflict
 from rapport.core.models import Source, VersionedModel
@@ -50,6 +53,7 @@ from rapport.core.pagination import (
     link_header,
 )
 from rapport.core.permissions import CUSTOM_RULE_PREFIX, hidden_fields
+from rapport.core.throttle import Throttled, counter_key, throttle
 
 if TYPE_CHECKING:
     from rapport.accounts.models import User
@@ -224,6 +228,17 @@ def _on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse
     )
 
 
+def _on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    response = problem(
+        request,
+        429,
+        _("Too many requests"),
+        detail=_("Slow down: try again in %(seconds)d seconds.") % {"seconds": exc.retry_after},
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     # The details go to the log, with the request id the client sees, never to the client.
     logger.error("API error on %s %s", request.method, request.path, exc_info=exc)
@@ -247,6 +262,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpRespo
     VersionConflict: _on_version_conflict,
     MalformedPrecondition: _on_malformed_precondition,
     InvalidCursor: _on_invalid_cursor,
+    Throttled: _on_throttled,
     Exception: _on_unexpected,
 }
 
@@ -254,15 +270,38 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpRespo
 # Authentication
 
 
+def required_scope(method: str) -> TokenScope:
+    """The token scope an operation of ``method`` needs: only reads are open to a
+    read-only token. Every operation of the API is authenticated through here, so no
+    endpoint can forget it; the OpenAPI description shows it as ``x-token-scope``."""
+    return TokenScope.READ if method.upper() in SAFE_METHODS else TokenScope.READ_WRITE
+
+
+def _rate_limit(kind: str, who: object, rate: RateLimit) -> None:
+    # One upsert per request (see core.throttle); ``Throttled`` becomes a 429 problem.
+    throttle(
+        counter_key(kind, who), limit=rate.limit, window=datetime.timedelta(seconds=rate.window)
+    )
+
+
+def _limit_address(request: HttpRequest) -> None:
+    _rate_limit("api-ip", client_ip(request), settings.API_IP_RATE_LIMIT)
+
+
 class BearerTokenAuth(HttpBearer):
-    """``Authorization: Bearer rap_…``: a personal API token. A read-only token may only read."""
+    """``Authorization: Bearer rap_…``: a personal API token, counted against the token's
+    rate limit. A read-only token may only read."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User:
         api_token = token_authenticate(token)
         if api_token is None:
+            # Guessing tokens counts against the address's limit.
+            _limit_address(request)
             # A wrong token is an error, not a reason to try the session instead.
             raise AuthenticationError(message=_("The token is unknown, revoked or expired."))
-        if request.method not in SAFE_METHODS and api_token.scope != TokenScope.READ_WRITE:
+        _rate_limit("api-token", api_token.pk, settings.API_RATE_LIMIT)
+        needed = required_scope(request.method or "GET")
+        if needed == TokenScope.READ_WRITE and api_token.scope != TokenScope.READ_WRITE:
             raise AuthorizationError(message=_("This token may only read."))
         request.user = api_token.user
         request.api_token = api_token  # type: ignore[attr-defined]
@@ -270,7 +309,8 @@ class BearerTokenAuth(HttpBearer):
 
 
 class SessionAuth(APIKeyCookie):
-    """A signed-in browser. Unsafe methods need the CSRF token (``X-CSRFToken``), as forms do."""
+    """A signed-in browser, counted against its address's rate limit. Unsafe methods need
+    the CSRF token (``X-CSRFToken``), as forms do."""
 
     param_name = settings.SESSION_COOKIE_NAME
 
@@ -282,6 +322,7 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         if not request.user.is_authenticated:
             return None
+        _limit_address(request)
         if check_csrf(request) is not None:
             raise AuthorizationError(message=_("CSRF check failed: send the X-CSRFToken header."))
         return request.user
@@ -432,6 +473,8 @@ def _docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             user = authenticate(request)
         except AuthenticationError as exc:
             return _on_unauthenticated(request, exc)
+        except Throttled as exc:
+            return _on_throttled(request, exc)
         if user is None:
             if "text/html" in request.headers.get("Accept", ""):
                 return redirect_to_login(request.get_full_path())
@@ -469,6 +512,15 @@ def _unknown_endpoint(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
+def _merged_statuses(responses: dict[Any, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One entry per status: an endpoint's ``openapi_extra`` names statuses as strings
+    ("200") where ninja uses integers, and JSON with both keys twice is invalid."""
+    merged: dict[str, dict[str, Any]] = {}
+    for status, answer in responses.items():
+        merged.setdefault(str(status), {}).update(answer)
+    return merged
+
+
 class RapportAPI(NinjaAPI):
     """A NinjaAPI whose default auth is bearer token or session and whose every error is a
     problem document."""
@@ -486,8 +538,11 @@ class RapportAPI(NinjaAPI):
         schema = super().get_openapi_schema(**kwargs)
         # ninja documents every response as application/json; problems are not.
         for operations in schema["paths"].values():
-            for operation in operations.values():
-                for status, answer in operation.get("responses", {}).items():
+            for method, operation in operations.items():
+                if operation.get("security"):
+                    operation["x-token-scope"] = required_scope(method).value
+                operation["responses"] = _merged_statuses(operation.get("responses", {}))
+                for status, answer in operation["responses"].items():
                     if int(status) >= 400 and "application/json" in answer.get("content", {}):
                         answer["content"] = {
                             PROBLEM_CONTENT_TYPE: answer["content"]["application/json"]

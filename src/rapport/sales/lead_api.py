@@ -35,6 +35,7 @@ from rapport.core.api import (
     problems,
     trashed,
 )
+from rapport.core.client_ip import client_ip
 from rapport.core.etag import conditional_read, expected_version, set_etag
 from rapport.core.permissions import get_visible_or_404
 from rapport.core.throttle import Throttled
@@ -233,7 +234,7 @@ def webform_submission(request: HttpRequest, key: str) -> HttpResponse:
     ``custom_budget``…) and ``consent`` (true when the box is ticked). Past the form's
     rate limit per address: 429 with Retry-After."""
     client = webforms.Client(
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
         page_url=request.headers.get("Referer", ""),
     )

@@ -4,6 +4,9 @@ customer accepts or declines. Thin: parse a form, call ``sales.quotes``, render.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -16,9 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.core.actors import Actor
+from rapport.core.client_ip import client_ip
 from rapport.core.forms import apply_service_errors
 from rapport.core.pagination import keyset_page
 from rapport.core.permissions import can, can_create, get_visible_or_404, mask_hidden_fields
+from rapport.core.throttle import Throttled, counter_key, throttle
 from rapport.sales import order_queries, quotes
 from rapport.sales.documents import document_lines
 from rapport.sales.models import Deal, Quote, QuoteStatus
@@ -209,6 +214,33 @@ def quote_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The customer's page: no login, reached through the secret link.
 
+# Requests a minute one address may make to quote links: plenty for a customer, far
+# too few to guess a link.
+PUBLIC_LINK_LIMIT = 30
+
+
+def _rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Count the request against its address (one upsert, see core.throttle); past the
+    limit, 429 with Retry-After."""
+
+    @wraps(view)
+    def limited(request: HttpRequest, token: str) -> HttpResponse:
+        key = counter_key("quote-link", client_ip(request))
+        try:
+            throttle(key, limit=PUBLIC_LINK_LIMIT, window=datetime.timedelta(minutes=1))
+        except Throttled as throttled:
+            response = HttpResponse(
+                _("Too many requests: try again in %(seconds)d seconds.")
+                % {"seconds": throttled.retry_after},
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(throttled.retry_after)
+            return response
+        return view(request, token)
+
+    return limited
+
 
 def _public(request: HttpRequest, quote: Quote, *, error: str = "", status: int = 200) -> Any:
     return render(
@@ -227,6 +259,7 @@ def _public(request: HttpRequest, quote: Quote, *, error: str = "", status: int 
     )
 
 
+@_rate_limited
 def quote_public(request: HttpRequest, token: str) -> HttpResponse:
     quote = quotes.quote_by_token(token)
     if quote is None:
@@ -235,6 +268,7 @@ def quote_public(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@_rate_limited
 def quote_public_answer(request: HttpRequest, token: str) -> HttpResponse:
     """Accept or decline: ``answer`` is ``accept`` or ``decline``."""
     answer = request.POST.get("answer")

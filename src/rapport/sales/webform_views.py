@@ -5,7 +5,9 @@ POST, call ``sales.webforms.webform_submit``, render."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from csp.decorators import csp_replace
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -13,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from rapport.core.client_ip import client_ip
 from rapport.core.throttle import Throttled
 from rapport.sales import webforms
 from rapport.sales.models import WebForm
@@ -58,6 +61,10 @@ def _page(
     )
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
+    if form.redirect_url:
+        # Browsers hold the redirect after the post to form-action too.
+        target = urlsplit(form.redirect_url)
+        response._csp_update = {"form-action": [f"{target.scheme}://{target.netloc}"]}  # type: ignore[attr-defined]
     return response
 
 
@@ -77,6 +84,10 @@ def _unplaced(errors: dict[str, list[str]], shown: set[str]) -> list[str]:
 # rate limit and the honeypot.
 @csrf_exempt
 @xframe_options_exempt
+# Embedded by customers' sites (the embed snippet is an iframe), so any page may frame
+# it: no frame-ancestors at all, since "*" would still refuse pages of no origin (a
+# saved file, a sandboxed iframe).
+@csp_replace({"frame-ancestors": None})
 @require_http_methods(["GET", "POST"])
 def webform_public(request: HttpRequest, key: str) -> HttpResponse:
     form = webforms.active_form(key)
@@ -84,7 +95,7 @@ def webform_public(request: HttpRequest, key: str) -> HttpResponse:
         return _page(request, form)
     data = request.POST.dict()
     client = webforms.Client(
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
         page_url=request.headers.get("Referer", ""),
     )

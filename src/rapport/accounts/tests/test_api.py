@@ -104,7 +104,7 @@ def test_user_list_query_count_does_not_grow_with_rows(
         user = User.objects.create_user(username=f"u{number}", email=f"u{number}@example.com")
         user.teams.set([east, west])
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = admin_client.get(f"{API}/users?limit=25")
 
     assert len(response.json()["items"]) == 25

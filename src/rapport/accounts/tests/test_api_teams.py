@@ -38,7 +38,7 @@ def test_team_list_query_count_does_not_grow_with_rows(
     for team in teams:
         team.members.set([alice, bob])
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         response = alice_client.get(f"{API}/teams?limit=25")
 
     assert len(response.json()["items"]) == 25

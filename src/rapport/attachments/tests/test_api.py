@@ -77,7 +77,7 @@ def test_list_pages_a_records_attachments_newest_first(
         services.attachment_upload(actor=as_alice, record=ann, file=upload(name))
     query = {"object_type": "contacts.contact", "object_id": ann.pk, "limit": 2}
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         first = alice_client.get(f"{API}/attachments", query)
     second = alice_client.get(f"{API}/attachments", query | {"cursor": first.json()["next_cursor"]})
 

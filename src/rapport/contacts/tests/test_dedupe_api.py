@@ -80,7 +80,7 @@ def test_the_queue_sorts_filters_and_pages(alice_client, pairs):
 
 def test_the_queue_reads_a_fixed_number_of_queries(admin_client, pairs, django_assert_num_queries):
     # Session, user and role, then the page of pairs.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert len(admin_client.get(f"{API}/duplicates").json()["items"]) == 4
 
 

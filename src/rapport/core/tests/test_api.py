@@ -295,5 +295,5 @@ def test_audit_query_count_does_not_grow_with_rows(
     for number in range(30):
         services.team_create(actor=as_api, name=f"Team {number}")
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         assert len(audit(admin_client, "?limit=25")) == 25

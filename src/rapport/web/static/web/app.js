@@ -203,4 +203,22 @@
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-bulk]"), showBulkFields);
   });
+
+  // Tag colours come as data-tag-color: the Content-Security-Policy refuses style=""
+  // attributes, but not a property set from a script.
+  function paintTags(root) {
+    var badges = Array.prototype.slice.call(root.querySelectorAll("[data-tag-color]"));
+    if (root.matches && root.matches("[data-tag-color]")) {
+      badges.push(root);
+    }
+    badges.forEach(function (badge) {
+      badge.style.setProperty("--tag-color", badge.getAttribute("data-tag-color"));
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    paintTags(document);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    paintTags(event.target);
+  });
 })();
