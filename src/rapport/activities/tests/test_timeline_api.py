@@ -115,7 +115,7 @@ def test_the_kind_filter_is_the_pages(alice_client, as_alice, ann):
     assert sorted(kinds("note", "task")) == ["note", "task"]
     response = alice_client.get(timeline_url(ann), {"kind": "nonsense"})
     assert response.status_code == 422 and response["Content-Type"] == PROBLEM
-    assert response.json()["errors"][0]["field"].endswith("kind.0")
+    assert response.json()["errors"][0]["field"] == "kind"
 
 
 def test_pages_follow_without_gaps_or_repeats(alice_client, as_alice, ann):
@@ -293,4 +293,6 @@ def test_a_page_costs_the_same_queries_however_long_the_history(
     long = queries_per_page()
 
     assert len(set(short + long)) == 1, (short, long)
-    assert short[0] <= 18  # one reads the sensitive custom fields the role hides
+    # One reads the sensitive custom fields the role hides, one counts the call against
+    # the rate limit.
+    assert short[0] <= 19

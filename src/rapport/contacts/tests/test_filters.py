@@ -265,10 +265,10 @@ def test_list_query_counts_do_not_grow_with_rows(
             actor=as_alice, values={"name": f"C{number:02}"}, phones=[{"number": "+12025550143"}]
         )
 
-    # Session, user, role, teams, custom fields, the sensitive custom fields the role
-    # hides, the tag filter, the page, five prefetches (tags, emails, phones, addresses,
-    # social profiles) and the visible companies.
-    with django_assert_max_num_queries(14):
+    # Session, user, the rate limit's counter, role, teams, custom fields, the sensitive
+    # custom fields the role hides, the tag filter, the page, five prefetches (tags,
+    # emails, phones, addresses, social profiles) and the visible companies.
+    with django_assert_max_num_queries(15):
         contacts = alice_client.get(f"{API}/contacts?limit=25&expand=company&tag={vip.pk}")
     with django_assert_max_num_queries(12):
         companies = alice_client.get(f"{API}/companies?limit=25")

@@ -194,9 +194,9 @@ def test_list_filters_pages_and_scopes(
     ]
     orders.order_transition(made[1], actor=as_alice, status=OrderStatus.CONFIRMED)
 
-    # Session, user, role, teams, the sensitive custom fields the role hides and the
-    # page, however many orders it lists.
-    with django_assert_max_num_queries(6):
+    # Session, user, the rate limit's counter, role, teams, the sensitive custom fields
+    # the role hides and the page, however many orders it lists.
+    with django_assert_max_num_queries(7):
         first_page = alice_client.get(URL, {"limit": 3})
     assert first_page.status_code == 200
     page = first_page.json()

@@ -42,8 +42,9 @@ def test_make_read_list_send_and_download_a_quote(
     assert made["Location"] == f"{URL}/{body['id']}"
 
     post(alice_client, URL, {"deal": deal.pk})
-    # The session, user, role, teams, sensitive custom fields and the page.
-    with django_assert_max_num_queries(6):
+    # The session, user, the rate limit's counter, role, teams, sensitive custom fields
+    # and the page.
+    with django_assert_max_num_queries(7):
         listed = alice_client.get(URL, {"deal": deal.pk})
     assert len(listed.json()["items"]) == 2
 

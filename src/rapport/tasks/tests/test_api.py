@@ -122,7 +122,7 @@ def test_lists_cost_the_same_however_many_tasks(
     for number in range(30):
         make_task(as_alice, f"T{number}", related=[ref_of(acme)])
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         page = alice_client.get("/api/v1/tasks", {"limit": 25}).json()
     assert len(page["items"]) == 25 and page["next_cursor"]
 

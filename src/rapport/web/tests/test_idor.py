@@ -115,6 +115,11 @@ PAGE_RECORDS: dict[str, dict[str, Value]] = {
     "exchange:import_action": record("import_run", action="start"),
     "exchange:mapping_delete": record("mapping"),
     "exchange:contact_vcard": record("contact"),
+    "sales:order_edit": record("order"),
+    "core:share_add": generic("contact", "contacts.contact"),
+    "core:share_remove": generic("contact", "contacts.contact", share_id=1),
+    "privacy:consent_record": record("contact"),
+    "privacy:export_start": record("contact"),
 }
 
 # Settings pages: for admins only, so alice is refused whatever the id.
@@ -148,6 +153,11 @@ ADMIN_PAGES = {
     "sales:scoring_rule_delete",
     "sales:routing_rule_edit",
     "sales:routing_rule_delete",
+    "accounts:user_two_factor_reset",
+    "privacy:erase",
+    "privacy:policy_edit",
+    "privacy:policy_enable",
+    "privacy:policy_delete",
 }
 
 # The product catalogue is shared by everyone who sells (docs/sales.md): alice sees
@@ -301,7 +311,9 @@ API_ADMIN_PARAMETERS = {
     "rule_id",
     "key",
 }
-API_EXTRA = {"number": 1}
+API_EXTRA = {"number": 1, "share_id": 1}
+# Operations on any record name it by object type and id; a contact stands for them.
+API_GENERIC = {"object_type": "contacts.contact"}
 # The shared product catalogue, see CATALOGUE_PAGES.
 API_CATALOGUE_PARAMETERS = {"product_id"}
 
@@ -311,6 +323,8 @@ def api_record(path: str) -> str | None:
     first = path.split("{", 1)[1].split("}", 1)[0] if "{" in path else None
     if first == "record_id":
         return API_TIMELINES[path.split("/")[3]]
+    if first == "object_type":
+        return "contact"
     return API_PARAMETERS.get(first) if first else None
 
 
@@ -333,7 +347,7 @@ def test_every_api_operation_with_an_id_is_mapped():
         - API_PARAMETERS.keys()
         - API_ADMIN_PARAMETERS
         - API_CATALOGUE_PARAMETERS
-        - {"record_id", "number"}
+        - {"record_id", "number", "object_type", "object_id", "share_id"}
     )
 
     assert unmapped == set()
@@ -355,8 +369,13 @@ def api_call(client: Client, method: str, url: str):
 def test_another_teams_record_is_not_found_in_the_api(alice_client, records, method, path):
     key = api_record(path)
     values = {name: records[key].pk for name in API_PARAMETERS if API_PARAMETERS[name] == key}
-    url = fill_api_path(path, {"record_id": records[key].pk, **values, **API_EXTRA})
-    missing = fill_api_path(path, {"record_id": 10**9, **dict.fromkeys(values, 10**9), **API_EXTRA})
+    generic = {**API_GENERIC, "object_id": records[key].pk}
+    url = fill_api_path(path, {"record_id": records[key].pk, **values, **generic, **API_EXTRA})
+    missing = fill_api_path(
+        path,
+        {"record_id": 10**9, **dict.fromkeys(values, 10**9), **generic, "object_id": 10**9}
+        | API_EXTRA,
+    )
     before = fingerprint(records)
 
     response = api_call(alice_client, method, url)
