@@ -26,6 +26,7 @@ from rapport.accounts.models import LoginEvent, LoginOutcome, User
 from rapport.core import throttle
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log
+from rapport.core.client_ip import client_ip
 from rapport.core.models import AuditAction
 from rapport.core.schedule import every
 
@@ -43,7 +44,7 @@ class Client:
     @classmethod
     def of(cls, request: HttpRequest) -> Client:
         return cls(
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request) or None,
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH],
         )
 

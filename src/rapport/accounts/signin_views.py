@@ -40,6 +40,7 @@ from rapport.accounts.forms import (
 from rapport.accounts.models import LoginOutcome, User
 from rapport.core import throttle
 from rapport.core.actors import Actor
+from rapport.core.client_ip import client_ip
 from rapport.core.forms import apply_service_errors
 from rapport.core.models import Source
 from rapport.web.decorators import admin_required
@@ -253,7 +254,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        key = throttle.counter_key("password-reset", request.META.get("REMOTE_ADDR", ""))
+        key = throttle.counter_key("password-reset", client_ip(request))
         try:
             throttle.throttle(
                 key, limit=settings.PASSWORD_RESET_MAX_PER_IP, window=PASSWORD_RESET_WINDOW
