@@ -13,6 +13,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.models import TimestampedModel, VersionedModel
+from rapport.core.secrets import decrypt, encrypt
 
 
 class Scope(models.TextChoices):
@@ -192,9 +193,10 @@ class TwoFactorDevice(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor"
     )
-    # Base32, as authenticator apps take it. It must be read back to check codes, so it
-    # cannot be hashed; it is as sensitive as the password hash next to it.
-    secret = models.CharField(max_length=64)
+    # Encrypted with the site's secret key (``core.secrets``): it must be read back to
+    # check codes, so it cannot be hashed, and a copy of the database alone must not
+    # yield it. ``secret`` reads and writes it in base32, as authenticator apps take it.
+    encrypted_secret = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The 30-second step of the last code accepted: a code is never accepted twice.
@@ -210,6 +212,14 @@ class TwoFactorDevice(models.Model):
     @property
     def is_active(self) -> bool:
         return self.confirmed_at is not None
+
+    @property
+    def secret(self) -> str:
+        return decrypt(self.encrypted_secret)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.encrypted_secret = encrypt(value)
 
 
 class RecoveryCode(models.Model):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import logging
 import secrets
 from typing import Literal
 
@@ -29,6 +30,9 @@ from rapport.core.actors import Actor
 from rapport.core.audit import audit_log
 from rapport.core.models import AuditAction
 from rapport.core.permissions import require_admin
+from rapport.core.secrets import SecretUnreadable
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
 # Codes of the step before and after the current one are accepted too: phone clocks drift.
@@ -194,7 +198,13 @@ def _accept_totp(device: TwoFactorDevice, code: str, now: datetime.datetime) -> 
     code = "".join(code.split())
     if len(code) != 6 or not code.isdigit():
         return False
-    totp = pyotp.TOTP(device.secret)
+    try:
+        totp = pyotp.TOTP(device.secret)
+    except SecretUnreadable:
+        # Encrypted with another secret key (a restore elsewhere): no code can match;
+        # an admin resets the user's two-factor sign-in.
+        logger.warning("two-factor secret of user %s is unreadable", device.user_id)
+        return False
     for offset in range(-CLOCK_DRIFT_STEPS, CLOCK_DRIFT_STEPS + 1):
         moment = now + datetime.timedelta(seconds=offset * totp.interval)
         step = totp.timecode(moment)

@@ -368,3 +368,19 @@ def test_the_code_step_expires(alice_client: Client) -> None:
     response = client.post("/login/code/", {"code": "123456"})
 
     assert response["Location"] == "/login/"
+
+
+def test_the_secret_is_stored_encrypted_and_unreadable_under_another_key(
+    alice_client, alice, settings
+):
+    secret, _codes = enable_two_factor(alice_client)
+    device = TwoFactorDevice.objects.get(user=alice)
+    assert secret not in device.encrypted_secret
+    assert device.secret == secret
+
+    settings.SECRET_KEY = "another-key-" + "x" * 50
+    client = Client()
+    client.post("/login/", {"username": alice.email, "password": PASSWORD})
+    refused = client.post("/login/code/", {"code": pyotp.TOTP(secret).now()})
+    assert refused.status_code == 200
+    assert "_auth_user_id" not in client.session
