@@ -8,16 +8,19 @@ others; their name in their tasks, deals, orders and quotes; the files attached
 to any of these; the proof text of their consents; the values recorded about them
 in the audit log and in the event outbox; their search index rows and vocabulary;
 and finally any remaining mention of their addresses, numbers or full name in any
-text column of the database. What stays: the records themselves with their
+text column of the database (a background job, ``run_sweep``, as that reads every
+table). What stays: the records themselves with their
 amounts, dates and links (deal values, order totals, activity counts), and an
 ``ErasureRecord`` saying who erased which record when.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -42,8 +45,10 @@ from rapport.core import search
 from rapport.core.actors import Actor
 from rapport.core.audit import audit_log
 from rapport.core.events import emit
+from rapport.core.jobs import Progress, job_handler, job_start
 from rapport.core.models import AuditAction, AuditEntry, Job, OutboxEvent
 from rapport.core.permissions import object_type, require, require_admin
+from rapport.core.secrets import decrypt, encrypt
 from rapport.mail.models import InboundMessage, OutgoingEmail
 from rapport.privacy.models import ConsentEvent, ErasureRecord
 from rapport.privacy.scrub import (
@@ -58,6 +63,7 @@ from rapport.sales.models import Deal, Lead, Order, Quote, WebFormSubmission
 from rapport.tasks.models import Task, TaskLink
 
 CONTACT = "contacts.contact"
+SWEEP_KIND = "privacy.erasure_sweep"
 LEAD = "sales.lead"
 ACTIVITY = "activities.activity"
 
@@ -381,7 +387,6 @@ def erase_people(*, contacts: Iterable[Contact], actor: Actor) -> list[ErasureRe
         )
         words = [word for one in found for word in one.words()]
         counts = [_erase_found(one) for one in found]
-        wide_rows = sweep_database(wide, skip=[ErasureRecord, ConsentEvent])
         for one in found:
             _reindex(one)
         search.forget_terms(words)
@@ -392,7 +397,7 @@ def erase_people(*, contacts: Iterable[Contact], actor: Actor) -> list[ErasureRe
                 erased_by=actor.user,
                 erased_by_label=actor.label,
                 source=actor.source,
-                counts=count | {"other_rows": wide_rows},
+                counts=count,
             )
             one.contact.refresh_from_db()
             audit_log(
@@ -403,7 +408,40 @@ def erase_people(*, contacts: Iterable[Contact], actor: Actor) -> list[ErasureRe
             )
             emit("contact.erased", obj=one.contact, actor=actor, payload={"erasure": record.pk})
             records.append(record)
+        if records:
+            _start_sweep(wide, records, actor)
     return records
+
+
+def _start_sweep(wide: Scrubber, records: list[ErasureRecord], actor: Actor) -> None:
+    """Queue the sweep of the rest of the database. It reads every text column of every
+    table, too long for a request or one transaction on a large database (on SQLite it
+    would hold the write lock throughout), so it runs in the background, a statement
+    at a time. What it looks for travels encrypted: a job's parameters are a table too."""
+    needles = {"literals": wide.literals, "names": wide.names}
+    job_start(
+        actor=actor,
+        kind=SWEEP_KIND,
+        title=_("Erasure: the rest of the database"),
+        params={
+            "sealed": encrypt(json.dumps(needles)),
+            "erasures": [record.pk for record in records],
+        },
+    )
+
+
+@job_handler(SWEEP_KIND, resumable=True)
+def run_sweep(job: Job, progress: Progress) -> dict[str, Any]:
+    """Replace the erased people's identifiers wherever they are left; a sweep run
+    again finds nothing more to change."""
+    needles = json.loads(decrypt(job.params["sealed"]))
+    wide = Scrubber(literals=needles["literals"], names=needles["names"])
+    rows = sweep_database(wide, skip=[ErasureRecord, ConsentEvent])
+    for record in ErasureRecord.objects.filter(pk__in=job.params["erasures"]):
+        record.counts = record.counts | {"other_rows": rows}
+        record.save(update_fields=["counts"])
+    Job.objects.filter(pk=job.pk).update(params={})
+    return {"message": _("%(rows)d more rows anonymised.") % {"rows": rows}}
 
 
 def erase_person(*, contact: Contact, actor: Actor, confirmation: str) -> ErasureRecord:
