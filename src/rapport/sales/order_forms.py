@@ -4,7 +4,8 @@ order's header, its lines as a formset, and the mapping of a service's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,6 +24,8 @@ from rapport.sales.money import base_currency
 if TYPE_CHECKING:
     from rapport.accounts.models import User
 
+
+T = TypeVar("T")
 
 # A row holding none of these was left empty.
 LINE_MARKERS = ("product", "name", "unit_price")
@@ -144,6 +147,21 @@ def show_errors(form: forms.Form, rows: list[forms.Form], error: ValidationError
             general[key] = messages
     if general:
         apply_service_errors(form, ValidationError(general))
+
+
+def save_document(
+    data: Any, form: forms.Form, formset: Any, save: Callable[[list[dict[str, Any]]], T]
+) -> T | None:
+    """Check a posted document form and its lines, then ``save(lines)``; what it
+    returned, or ``None`` with the service's errors shown on the header and the rows."""
+    if data is None or not form.is_valid() & formset.is_valid():
+        return None
+    rows = filled_rows(formset)
+    try:
+        return save(line_values(rows))
+    except ValidationError as error:
+        show_errors(form, rows, error)
+        return None
 
 
 class QuoteForm(forms.Form):

@@ -27,10 +27,8 @@ from rapport.sales.documents import document_lines
 from rapport.sales.models import Order, OrderLine, OrderStatus
 from rapport.sales.order_forms import (
     OrderForm,
-    filled_rows,
     line_formset,
-    line_values,
-    show_errors,
+    save_document,
 )
 
 PAGE_SIZE = 50
@@ -142,17 +140,17 @@ def order_create(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = OrderForm(data, user=request.user, initial=initial)
     formset = line_formset(data, user=request.user)
-    if data is not None and form.is_valid() & formset.is_valid():
-        rows = filled_rows(formset)
-        try:
-            order = orders.order_create(
-                actor=Actor.for_request(request), values=form.values(), lines=line_values(rows)
-            )
-        except ValidationError as error:
-            show_errors(form, rows, error)
-        else:
-            messages.success(request, _("Order %(number)s created.") % {"number": order.number})
-            return redirect(order)
+    order = save_document(
+        data,
+        form,
+        formset,
+        lambda lines: orders.order_create(
+            actor=Actor.for_request(request), values=form.values(), lines=lines
+        ),
+    )
+    if order is not None:
+        messages.success(request, _("Order %(number)s created.") % {"number": order.number})
+        return redirect(order)
     return render(request, "sales/orders/form.html", {"form": form, "formset": formset})
 
 
@@ -174,20 +172,17 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = OrderForm(data, user=request.user, initial=header)
     formset = line_formset(data, user=request.user, initial=document_lines(order))
-    if data is not None and form.is_valid() & formset.is_valid():
-        rows = filled_rows(formset)
-        try:
-            orders.order_update(
-                order,
-                actor=Actor.for_request(request),
-                values=form.cleaned_data,
-                lines=line_values(rows),
-            )
-        except ValidationError as error:
-            show_errors(form, rows, error)
-        else:
-            messages.success(request, _("Order %(number)s saved.") % {"number": order.number})
-            return redirect(order)
+    saved = save_document(
+        data,
+        form,
+        formset,
+        lambda lines: orders.order_update(
+            order, actor=Actor.for_request(request), values=form.cleaned_data, lines=lines
+        ),
+    )
+    if saved is not None:
+        messages.success(request, _("Order %(number)s saved.") % {"number": order.number})
+        return redirect(order)
     return render(
         request, "sales/orders/form.html", {"form": form, "formset": formset, "order": order}
     )

@@ -30,10 +30,8 @@ from rapport.sales.models import Deal, Quote, QuoteStatus
 from rapport.sales.order_forms import (
     QuoteForm,
     SendQuoteForm,
-    filled_rows,
     line_formset,
-    line_values,
-    show_errors,
+    save_document,
 )
 from rapport.sales.quote_pdf import quote_pdf
 
@@ -97,20 +95,17 @@ def quote_create(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = QuoteForm(data, user=request.user, initial=header)
     formset = line_formset(data, user=request.user, initial=lines)
-    if data is not None and form.is_valid() & formset.is_valid():
-        rows = filled_rows(formset)
-        try:
-            quote = quotes.quote_create(
-                actor=Actor.for_request(request),
-                deal=deal,
-                values=form.values(),
-                lines=line_values(rows),
-            )
-        except ValidationError as error:
-            show_errors(form, rows, error)
-        else:
-            messages.success(request, _("Quote %(number)s created.") % {"number": quote.number})
-            return redirect(quote)
+    quote = save_document(
+        data,
+        form,
+        formset,
+        lambda lines: quotes.quote_create(
+            actor=Actor.for_request(request), deal=deal, values=form.values(), lines=lines
+        ),
+    )
+    if quote is not None:
+        messages.success(request, _("Quote %(number)s created.") % {"number": quote.number})
+        return redirect(quote)
     return render(
         request, "sales/quotes/form.html", {"form": form, "formset": formset, "deal": deal}
     )
@@ -134,20 +129,17 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = QuoteForm(data, user=request.user, initial=header)
     formset = line_formset(data, user=request.user, initial=document_lines(quote))
-    if data is not None and form.is_valid() & formset.is_valid():
-        rows = filled_rows(formset)
-        try:
-            quotes.quote_update(
-                quote,
-                actor=Actor.for_request(request),
-                values=form.values(),
-                lines=line_values(rows),
-            )
-        except ValidationError as error:
-            show_errors(form, rows, error)
-        else:
-            messages.success(request, _("Quote saved."))
-            return redirect(quote)
+    saved = save_document(
+        data,
+        form,
+        formset,
+        lambda lines: quotes.quote_update(
+            quote, actor=Actor.for_request(request), values=form.values(), lines=lines
+        ),
+    )
+    if saved is not None:
+        messages.success(request, _("Quote saved."))
+        return redirect(quote)
     return render(
         request,
         "sales/quotes/form.html",
