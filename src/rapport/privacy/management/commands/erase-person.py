@@ -14,8 +14,9 @@ from rapport.privacy.erasure import erase_person
 class Command(BaseCommand):
     help = (
         "Erase a contact's personal data everywhere (record, leads with their address, "
-        "activities, files, history, search index), keeping amounts and counts. Cannot be "
-        "undone: asks you to type ERASE unless --yes is given."
+        "activities, files, history, search index), keeping amounts and counts; a "
+        "background job then sweeps the rest of the database (a worker runs it). Cannot "
+        "be undone: asks you to type ERASE unless --yes is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,4 +34,7 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        self.stdout.write(f"Erased contact {contact} (erasure record {record.pk}).")
+        self.stdout.write(
+            f"Erased contact {contact} (erasure record {record.pk}); the sweep of the rest of "
+            "the database is queued for the worker."
+        )
